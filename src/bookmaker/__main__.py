@@ -1,0 +1,5 @@
+"""Run the command line interface as ``python -m bookmaker``."""
+
+from bookmaker.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""Builders turn the Book into an output; they own link targets, note markup and packaging."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from bookmaker.model import Book, Chapter, Note
+
+_WS_RE = re.compile(r"[ \t\r\n]+")
+
+
+class Builder:
+    """The contract every output format follows (after Sphinx's Builder)."""
+
+    #: The value of ``--format`` that selects this builder.
+    name = ""
+    #: The output file's suffix.
+    suffix = ""
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+
+    def get_target_uri(self, chapter_id: str, anchor: str | None = None) -> str:
+        """The href of a place in the book, as seen from inside a chapter."""
+        raise NotImplementedError
+
+    def get_image_uri(self, name: str) -> str:
+        """The src of a book image, as seen from inside a chapter."""
+        raise NotImplementedError
+
+    def make_noteref(self, chapter: Chapter, note: Note, ref_id: str) -> etree._Element:
+        """The element that replaces a ``<noteref>`` placeholder."""
+        raise NotImplementedError
+
+    def build(self, outdir: Path) -> Path:
+        """Write the output into ``outdir`` and return its path."""
+        raise NotImplementedError
+
+    def output_path(self, outdir: Path) -> Path:
+        """``OUT/<slug>.<suffix>``."""
+        return outdir / f"{self.book.slug}.{self.suffix}"
+
+    def resolve_body(self, chapter: Chapter, tree: etree._Element | None = None) -> etree._Element:
+        """A copy of a chapter body (or note body) with every placeholder resolved for this builder."""
+        body = copy.deepcopy(chapter.body if tree is None else tree)
+        notes = {n.id: n for n in chapter.notes}
+        for ref in list(body.iter("noteref")):
+            replacement = self.make_noteref(chapter, notes[ref.get("note")], ref.get("id"))
+            replacement.tail = ref.tail
+            ref.getparent().replace(ref, replacement)
+        for a in body.iter("a"):
+            target = a.attrib.pop("data-chapter", None)
+            if target is not None:
+                a.set("href", self.get_target_uri(target, a.attrib.pop("data-anchor", None)))
+        for img in body.iter("img"):
+            name = img.attrib.pop("data-asset", None)
+            if name is not None:
+                img.set("src", self.get_image_uri(name))
+        return body
+
+
+def inline_note_content(note: Note, builder: Builder, chapter: Chapter) -> etree._Element:
+    """A note's content as phrasing content, for ``float: footnote`` at the call site.
+
+    The floated element must be inline: a <div> inside <p> would make the HTML parser
+    close the paragraph early (engine-notes 8.3).  Newlines inside a footnote make
+    WeasyPrint 70 fail with "Got ' \\n' between two lines" (engine-notes 9).
+    """
+    body = builder.resolve_body(chapter, note.body)
+    span = etree.Element("span")
+    blocks = [child for child in body if child.tag in ("p", "blockquote", "ul", "ol", "div")]
+    if len(blocks) == 1 and blocks[0].tag == "p" and not (body.text or "").strip():
+        p = blocks[0]
+        span.text = p.text
+        for child in p:
+            span.append(child)
+    else:
+        span.text = body.text
+        for child in body:
+            child.tag = "span"
+            child.set("class", (child.get("class", "") + " fn-para").strip())
+            span.append(child)
+    for el in span.iter():
+        if el.text:
+            el.text = _WS_RE.sub(" ", el.text)
+        if el.tail:
+            el.tail = _WS_RE.sub(" ", el.tail)
+    if span.text:
+        span.text = span.text.lstrip()
+    return span

@@ -1,0 +1,433 @@
+"""Read and validate ``book.yaml`` into a typed ``BookConfig``, reporting every problem at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bookmaker.errors import ConfigError, format_location
+from bookmaker.log import warn
+
+CONFIG_NAME = "book.yaml"
+
+#: Contributor roles and their MARC relator codes (EPUB 3 ``role`` refinement).
+ROLES: dict[str, str] = {
+    "author": "aut",
+    "editor": "edt",
+    "translator": "trl",
+    "illustrator": "ill",
+    "foreword": "aui",
+    "introduction": "aui",
+    "afterword": "aft",
+    "annotator": "ann",
+    "photographer": "pht",
+    "narrator": "nrt",
+    "compiler": "com",
+    "contributor": "ctb",
+}
+
+NOTE_STYLES = ("footnotes", "endnotes", "book-endnotes")
+
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
+_SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Contributor:
+    """A person named on the book, with a role such as author or translator."""
+
+    name: str
+    role: str = "author"
+    file_as: str | None = None
+
+    @property
+    def relator(self) -> str:
+        """The MARC relator code for the role."""
+        return ROLES[self.role]
+
+
+@dataclass
+class PdfOptions:
+    """Options of the print edition (``pdf:`` in book.yaml)."""
+
+    #: Trim size: a preset (5x8in, 5.25x8in, 5.5x8.5in, 6x9in, a5, b-format, royal) or WxH with units.
+    trim: str = "6x9in"
+    #: Bleed added on every side for print shops, e.g. ``0.125in``.
+    bleed: str | None = None
+    #: Printer's marks: ``crop``, ``cross`` or ``crop cross``.
+    marks: str | None = None
+    #: A PDF standard passed to WeasyPrint: pdf/a-3b, pdf/ua-1, pdf/x-4.
+    standard: str | None = None
+
+
+@dataclass
+class EpubOptions:
+    """Options of the ebook (``epub:`` in book.yaml)."""
+
+    #: Embed the body typeface in the EPUB (the CJK fallback is always embedded when used).
+    embed_fonts: bool = False
+
+
+@dataclass
+class BookConfig:
+    """The validated contents of ``book.yaml``."""
+
+    path: Path
+    title: str
+    authors: list[Contributor]
+    language: str
+    subtitle: str | None = None
+    identifier: str | None = None
+    isbn: str | None = None
+    publisher: str | None = None
+    date: str | None = None
+    edition: str | None = None
+    rights: str | None = None
+    description: str | None = None
+    subjects: list[str] = field(default_factory=list)
+    cover: Path | None = None
+    contents: list[Path] | None = None
+    slug: str | None = None
+    styles: Path | None = None
+    notes: str = "footnotes"
+    pdf: PdfOptions = field(default_factory=PdfOptions)
+    epub: EpubOptions = field(default_factory=EpubOptions)
+
+    @property
+    def root(self) -> Path:
+        """The manuscript folder: every relative path in book.yaml starts here."""
+        return self.path.parent
+
+    @property
+    def creators(self) -> list[Contributor]:
+        """Contributors with the author role (the running head names them)."""
+        return [c for c in self.authors if c.role == "author"]
+
+
+KNOWN_KEYS = (
+    "title subtitle author language identifier isbn publisher date edition rights description "
+    "subjects cover contents slug styles notes pdf epub"
+).split()
+PDF_KEYS = ("trim", "bleed", "marks", "standard")
+EPUB_KEYS = ("embed_fonts",)
+
+
+class _LineDict(dict[str, Any]):
+    """A mapping that remembers the source line of each key."""
+
+    lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings remember the line of each key (1-based)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
+    loader.flatten_mapping(node)
+    result = _LineDict()
+    result.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+
+def parse_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
+    """Parse YAML text; a syntax error becomes a ConfigError with file, line and column."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 + line_offset if mark else None
+        col = f":{mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        where = format_location(path, line, "")[:-2]
+        raise ConfigError([f"{where}{col}: invalid YAML: {problem}"]) from None
+
+
+class _Problems:
+    """Collects every problem in one file so they can be reported together."""
+
+    def __init__(self, path: Path, data: _LineDict) -> None:
+        self.path = path
+        self.data = data
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(format_location(self.path, self.data.lines.get(key.split(".")[0]), f"'{key}' {message}"))
+
+
+def load_config(manuscript: Path) -> BookConfig:
+    """Load ``manuscript/book.yaml``; raise ConfigError listing every problem found."""
+    path = manuscript / CONFIG_NAME
+    if not manuscript.is_dir():
+        raise ConfigError([f"{format_location(manuscript, None, 'manuscript folder not found')}"])
+    if not path.is_file():
+        raise ConfigError([format_location(path, None, "not found (every manuscript needs a book.yaml)")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = text_line_of_offset(path.read_bytes(), exc.start)
+        raise ConfigError([format_location(path, line, f"not UTF-8 (byte {exc.start}); save the file as UTF-8")]) from None
+    data = parse_yaml(text, path)
+    if data is None:
+        data = _LineDict()
+        data.lines = {}
+    if not isinstance(data, dict):
+        raise ConfigError([format_location(path, None, "expected a mapping of keys such as 'title: ...'")])
+    return _validate(path, data)
+
+
+def text_line_of_offset(raw: bytes, offset: int) -> int:
+    """The 1-based line number of a byte offset."""
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _validate(path: Path, data: _LineDict) -> BookConfig:
+    p = _Problems(path, data)
+    for key in data:
+        if key not in KNOWN_KEYS:
+            _warn_unknown(path, data, str(key), KNOWN_KEYS)
+
+    title = _string(p, data, "title", required=True)
+    authors = _authors(p, data)
+    language = _string(p, data, "language", required=True)
+    if language and not _LANG_RE.match(language):
+        p.add("language", f"must be a language tag such as 'en' or 'zh-Hans', got {language!r}")
+    isbn = _string(p, data, "isbn")
+    if isbn is not None:
+        isbn = _isbn(p, isbn)
+    slug = _string(p, data, "slug")
+    if slug is not None and not _SLUG_RE.match(slug):
+        p.add("slug", f"must be a file name of letters, digits, '.', '_' or '-', got {slug!r}")
+    notes = _string(p, data, "notes") or "footnotes"
+    if notes not in NOTE_STYLES:
+        p.add("notes", f"expected one of {', '.join(NOTE_STYLES)}, got {notes!r}")
+
+    config = BookConfig(
+        path=path,
+        title=title or "",
+        authors=authors,
+        language=language or "",
+        subtitle=_string(p, data, "subtitle"),
+        identifier=_string(p, data, "identifier"),
+        isbn=isbn,
+        publisher=_string(p, data, "publisher"),
+        date=_date(p, data),
+        edition=_string(p, data, "edition"),
+        rights=_string(p, data, "rights"),
+        description=_string(p, data, "description"),
+        subjects=_string_list(p, data, "subjects"),
+        cover=_relative_path(p, data, "cover"),
+        contents=_contents(p, data),
+        slug=slug,
+        styles=_relative_path(p, data, "styles", must_be_dir=True),
+        notes=notes,
+        pdf=_pdf_options(p, data),
+        epub=_epub_options(p, data),
+    )
+    if p.items:
+        raise ConfigError(p.items)
+    return config
+
+
+def _warn_unknown(path: Path, data: _LineDict, key: str, known: tuple[str, ...] | list[str], prefix: str = "") -> None:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    warn(f"'{prefix}{key}': unknown key{hint}", path, data.lines.get(key) if hasattr(data, "lines") else None)
+
+
+def _type_name(value: Any) -> str:
+    return {str: "a string", int: "a number", float: "a number", bool: "true/false", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    ) if not isinstance(value, dict) else "a mapping"
+
+
+def _string(p: _Problems, data: _LineDict, key: str, required: bool = False) -> str | None:
+    if key not in data or data[key] is None:
+        if required:
+            p.items.append(format_location(p.path, None, f"'{key}' is required"))
+        return None
+    value = data[key]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        p.add(key, f"expected a string, got {_type_name(value)}")
+        return None
+    value = value.strip()
+    if required and not value:
+        p.add(key, "must not be empty")
+        return None
+    return value or None
+
+
+def _string_list(p: _Problems, data: _LineDict, key: str) -> list[str]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [str(v) for v in value]
+    p.add(key, "expected a string or a list of strings")
+    return []
+
+
+def _authors(p: _Problems, data: _LineDict) -> list[Contributor]:
+    value = data.get("author")
+    if value is None:
+        p.items.append(format_location(p.path, None, "'author' is required"))
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        p.add("author", f"expected a string, a list of strings or a list of {{name, role}} maps, got {_type_name(value)}")
+        return []
+    result: list[Contributor] = []
+    for i, item in enumerate(value, 1):
+        if isinstance(item, str) and item.strip():
+            result.append(Contributor(item.strip()))
+        elif isinstance(item, dict):
+            name = item.get("name")
+            role = str(item.get("role", "author")).strip().lower()
+            if not isinstance(name, str) or not name.strip():
+                p.add("author", f"entry {i}: 'name' is required")
+                continue
+            if role not in ROLES:
+                close = difflib.get_close_matches(role, list(ROLES), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f" (known roles: {', '.join(ROLES)})"
+                p.add("author", f"entry {i}: unknown role {role!r}{hint}")
+                continue
+            for extra in item:
+                if extra not in ("name", "role", "file_as"):
+                    _warn_unknown(p.path, data, str(extra), ["name", "role", "file_as"], prefix="author.")
+            file_as = item.get("file_as")
+            result.append(Contributor(name.strip(), role, str(file_as) if file_as else None))
+        else:
+            p.add("author", f"entry {i}: expected a name or a {{name, role}} map, got {_type_name(item)}")
+    return result
+
+
+def _date(p: _Problems, data: _LineDict) -> str | None:
+    value = data.get("date")
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%Y-%m", "%Y"):
+        try:
+            dt.datetime.strptime(text, fmt)
+            return text
+        except ValueError:
+            continue
+    p.add("date", f"expected a date such as 2026-11-01 (or 2026-11, or 2026), got {text!r}")
+    return None
+
+
+def _isbn(p: _Problems, raw: str) -> str | None:
+    digits = re.sub(r"[\s-]", "", raw).upper()
+    if re.fullmatch(r"\d{13}", digits):
+        total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
+        if (10 - total % 10) % 10 == int(digits[12]):
+            return digits
+    elif re.fullmatch(r"\d{9}[\dX]", digits):
+        total = sum((10 - i) * (10 if d == "X" else int(d)) for i, d in enumerate(digits))
+        if total % 11 == 0:
+            return digits
+    else:
+        p.add("isbn", f"expected an ISBN-13 or ISBN-10, got {raw!r}")
+        return None
+    p.add("isbn", f"{raw!r} has a wrong check digit")
+    return None
+
+
+def _relative_path(p: _Problems, data: _LineDict, key: str, must_be_dir: bool = False) -> Path | None:
+    value = _string(p, data, key)
+    if value is None:
+        return None
+    path = (p.path.parent / value).resolve()
+    if must_be_dir and not path.is_dir():
+        p.add(key, f"folder not found: {value}")
+        return None
+    if not must_be_dir and not path.is_file():
+        p.add(key, f"file not found: {value}")
+        return None
+    return path
+
+
+def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
+    value = data.get("contents")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        p.add("contents", "expected a list of .md file names")
+        return None
+    seen: set[Path] = set()
+    result: list[Path] = []
+    for name in value:
+        path = (p.path.parent / name).resolve()
+        if path in seen:
+            p.add("contents", f"lists {name} twice")
+        elif not path.is_file():
+            p.add("contents", f"file not found: {name}")
+        else:
+            seen.add(path)
+            result.append(path)
+    if not value:
+        p.add("contents", "is empty; list at least one .md file or remove the key")
+    return result
+
+
+def _section(p: _Problems, data: _LineDict, key: str, known: tuple[str, ...]) -> _LineDict:
+    value = data.get(key)
+    if value is None:
+        empty = _LineDict()
+        empty.lines = {}
+        return empty
+    if not isinstance(value, dict):
+        p.add(key, f"expected a mapping, got {_type_name(value)}")
+        empty = _LineDict()
+        empty.lines = {}
+        return empty
+    for sub in value:
+        if sub not in known:
+            _warn_unknown(p.path, value, str(sub), known, prefix=f"{key}.")
+    return value
+
+
+def _pdf_options(p: _Problems, data: _LineDict) -> PdfOptions:
+    section = _section(p, data, "pdf", PDF_KEYS)
+    options = PdfOptions()
+    for key in PDF_KEYS:
+        if key in section and section[key] is not None:
+            value = section[key]
+            if not isinstance(value, str):
+                p.add(f"pdf.{key}", f"expected a string, got {_type_name(value)}")
+                continue
+            setattr(options, key, value.strip())
+    return options
+
+
+def _epub_options(p: _Problems, data: _LineDict) -> EpubOptions:
+    section = _section(p, data, "epub", EPUB_KEYS)
+    options = EpubOptions()
+    if "embed_fonts" in section:
+        value = section["embed_fonts"]
+        if not isinstance(value, bool):
+            p.add("epub.embed_fonts", f"expected true or false, got {value!r}")
+        else:
+            options.embed_fonts = value
+    return options

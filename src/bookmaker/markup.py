@@ -1,0 +1,224 @@
+"""Convert one chapter's Markdown into a format-neutral lxml tree with its notes and headings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import markdown
+from lxml import etree, html
+
+from bookmaker.log import warn
+from bookmaker.model import Heading, Note
+
+#: Python-Markdown extensions every chapter gets (issue 2: footnotes, smart quotes, tables, ...).
+EXTENSIONS = [
+    "footnotes",
+    "smarty",
+    "tables",
+    "attr_list",
+    "def_list",
+    "abbr",
+    "md_in_html",
+    "fenced_code",
+    "sane_lists",
+]
+
+#: Smart quotes as characters, not named entities, so the output is well-formed XML.
+_QUOTES = {
+    "en": ("\u201c", "\u201d", "\u2018", "\u2019"),
+    "de": ("\u201e", "\u201c", "\u201a", "\u2018"),
+    "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u2039\u202f", "\u202f\u203a"),
+}
+
+_MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
+_WS_RE = re.compile(r"\s+")
+
+
+@dataclass
+class Markup:
+    """What Markdown gives for one file, before book-wide transforms."""
+
+    body: etree._Element
+    notes: list[Note] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    title: str | None = None
+
+
+def new_markdown(language: str) -> markdown.Markdown:
+    """A fresh Markdown instance (they keep state between conversions: one per file)."""
+    primary = language.split("-")[0].lower()
+    ldquo, rdquo, lsquo, rsquo = _QUOTES.get(primary, _QUOTES["en"])
+    return markdown.Markdown(
+        extensions=EXTENSIONS,
+        extension_configs={
+            # '-' instead of ':' keeps ids usable in CSS selectors (engine-notes 8.3).
+            "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
+            "smarty": {
+                "substitutions": {
+                    "left-double-quote": ldquo,
+                    "right-double-quote": rdquo,
+                    "left-single-quote": lsquo,
+                    # The apostrophe shares this key (Python-Markdown #396): keep it U+2019.
+                    "right-single-quote": "\u2019" if primary in ("de", "fr") else rsquo,
+                    "ndash": "\u2013",
+                    "mdash": "\u2014",
+                    "ellipsis": "\u2026",
+                    "left-angle-quote": "\u00ab",
+                    "right-angle-quote": "\u00bb",
+                }
+            },
+        },
+        output_format="html",
+    )
+
+
+def render_markdown(text: str, source: Path, language: str, chapter_id: str) -> Markup:
+    """Convert Markdown to a ``<div>`` tree; notes are lifted out and noted by placeholders."""
+    converted = new_markdown(language).convert(text)
+    # The HTML parser resolves named entities (smarty, raw HTML) into characters.
+    body = html.fragment_fromstring(converted or "", create_parent="div")
+    _strip_comments(body)
+    result = Markup(body=body)
+    result.notes = _extract_notes(body, source, text, chapter_id)
+    _warn_missing_notes(body, source, text)
+    result.title = _take_title(body)
+    _make_figures(body)
+    _mark_scene_breaks(body)
+    result.headings = _collect_headings(body, chapter_id)
+    return result
+
+
+def line_of(text: str, needle: str) -> int | None:
+    """The 1-based line of the first occurrence of ``needle`` in ``text``."""
+    index = text.find(needle)
+    return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def _strip_comments(body: etree._Element) -> None:
+    for comment in body.xpath("//comment() | //processing-instruction()"):
+        parent = comment.getparent()
+        if parent is not None:
+            _remove_keep_tail(comment)
+
+
+def _remove_keep_tail(el: etree._Element) -> None:
+    parent = el.getparent()
+    assert parent is not None
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: str) -> list[Note]:
+    definitions: dict[str, etree._Element] = {}
+    for container in body.xpath('.//div[@class="footnote"]'):
+        for li in container.xpath("./ol/li[@id]"):
+            definitions[li.get("id")] = li
+        _remove_keep_tail(container)
+    by_target: dict[str, Note] = {}
+    calls = 0
+    for sup in body.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]'):
+        target = (sup.find("a").get("href") or "").lstrip("#")
+        if target not in definitions:
+            continue
+        calls += 1
+        note = by_target.get(target)
+        if note is None:
+            number = len(by_target) + 1
+            note = Note(number, f"{chapter_id}-fn-{number}", f"{chapter_id}-fnref-{number}", _note_body(definitions[target]))
+            by_target[target] = note
+            ref_id = note.ref_id
+        else:
+            # A note called a second time refers back to the same number.
+            ref_id = f"{note.ref_id}-{calls}"
+        ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
+        ref.tail = sup.tail
+        sup.getparent().replace(sup, ref)
+    for target in definitions:
+        if target not in by_target:
+            label = target.removeprefix("fn-")
+            warn(f"footnote [^{label}] is defined but never referenced", source, line_of(text, f"[^{label}]:"))
+    return list(by_target.values())
+
+
+def _note_body(li: etree._Element) -> etree._Element:
+    for backref in li.xpath('.//a[contains(concat(" ", @class, " "), " footnote-backref ")]'):
+        _remove_keep_tail(backref)
+    div = etree.Element("div")
+    div.text = li.text
+    for child in li:
+        div.append(child)
+    # Markdown leaves a no-break space where the back link was.
+    for p in div.iter("p"):
+        if len(p):
+            last = p[-1]
+            if last.tail:
+                last.tail = last.tail.rstrip("\u00a0 ")
+        elif p.text:
+            p.text = p.text.rstrip("\u00a0 ")
+    return div
+
+
+def _warn_missing_notes(body: etree._Element, source: Path, text: str) -> None:
+    for node in body.iter():
+        for chunk in (node.text, node.tail):
+            for match in _MISSING_NOTE_RE.finditer(chunk or ""):
+                warn(f"footnote reference [^{match.group(1)}] has no definition", source, line_of(text, match.group(0)))
+
+
+def _take_title(body: etree._Element) -> str | None:
+    first = next(iter(body), None)
+    if first is not None and first.tag == "h1":
+        title = _WS_RE.sub(" ", first.text_content()).strip()
+        _remove_keep_tail(first)
+        return title
+    return None
+
+
+def _make_figures(body: etree._Element) -> None:
+    """A paragraph holding only an image becomes a figure; the image title is its caption."""
+    for p in body.xpath(".//p[count(*)=1 and img]"):
+        img = p[0]
+        if (p.text or "").strip() or (img.tail or "").strip():
+            continue
+        figure = etree.Element("figure")
+        img.tail = None
+        caption = img.attrib.pop("title", None)
+        figure.append(img)
+        if caption:
+            figcaption = etree.SubElement(figure, "figcaption")
+            figcaption.text = caption
+        figure.tail = p.tail
+        p.getparent().replace(p, figure)
+
+
+def _mark_scene_breaks(body: etree._Element) -> None:
+    for hr in body.iter("hr"):
+        classes = (hr.get("class") or "").split()
+        if "scene-break" not in classes:
+            hr.set("class", " ".join(classes + ["scene-break"]))
+
+
+def _collect_headings(body: etree._Element, chapter_id: str) -> list[Heading]:
+    from bookmaker.transforms import slugify
+
+    headings: list[Heading] = []
+    taken: set[str] = set()
+    for el in body.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        text = _WS_RE.sub(" ", el.text_content()).strip()
+        anchor = el.get("id")
+        if not anchor:
+            base = f"{chapter_id}-{slugify(text) or 'section'}"
+            anchor, n = base, 2
+            while anchor in taken:
+                anchor, n = f"{base}-{n}", n + 1
+            el.set("id", anchor)
+        taken.add(anchor)
+        headings.append(Heading(level=int(el.tag[1]), text=text, id=anchor))
+    return headings

@@ -1,0 +1,139 @@
+"""The format-neutral Book model that every builder receives.
+
+Chapter bodies are lxml trees of plain HTML with three placeholders that each
+builder resolves in its own way (Sphinx ``get_target_uri``):
+
+- ``<noteref note="ID" id="REF" number="N"/>`` marks a note call;
+- ``<a data-chapter="CID" data-anchor="AID">`` is an internal link (no href yet);
+- ``<img data-asset="NAME">`` is an image whose file is ``Book.images[NAME]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+
+from bookmaker.config import BookConfig
+
+#: Kinds set before the body matter, in print order (Chicago Manual of Style 1.4).
+FRONT_KINDS = ("dedication", "epigraph", "foreword", "preface", "introduction")
+#: Kinds that form the body matter; arabic page numbering starts with the first of them.
+BODY_KINDS = ("prologue", "part", "chapter", "epilogue")
+#: Kinds that follow the body matter.
+BACK_KINDS = (
+    "afterword",
+    "acknowledgments",
+    "appendix",
+    "chronology",
+    "bibliography",
+    "notes",
+    "about-the-author",
+    "colophon",
+)
+KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
+
+#: Kinds whose pages carry no visible title by default (their text is the point).
+UNTITLED_KINDS = ("dedication", "epigraph")
+
+
+@dataclass
+class Note:
+    """A footnote: its number within the chapter, its ids and its block content."""
+
+    number: int
+    id: str
+    ref_id: str
+    body: etree._Element
+
+
+@dataclass
+class Heading:
+    """A section heading inside a chapter (h2 to h6)."""
+
+    level: int
+    text: str
+    id: str
+
+
+@dataclass
+class Image:
+    """An image file used by the book, under a unique package name."""
+
+    name: str
+    source: Path
+    media_type: str
+    width: int
+    height: int
+
+
+@dataclass
+class Chapter:
+    """One manuscript file: a chapter, a part opener, or front or back matter."""
+
+    kind: str
+    title: str
+    id: str
+    source: Path
+    body: etree._Element
+    notes: list[Note] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+    running_head: str | None = None
+    #: Chapter number (chapters only, counted through the book) or part number (parts only).
+    number: int | None = None
+    #: The id of the part this chapter belongs to, if any.
+    part: str | None = None
+    #: The line in ``source`` where the Markdown body starts (after front matter).
+    body_line: int = 1
+
+    @property
+    def matter(self) -> str:
+        """``front``, ``body`` or ``back``."""
+        if self.kind in FRONT_KINDS:
+            return "front"
+        if self.kind in BODY_KINDS:
+            return "body"
+        return "back"
+
+    @property
+    def show_title(self) -> bool:
+        """Whether the title is printed at the head of the chapter."""
+        return self.kind not in UNTITLED_KINDS
+
+
+@dataclass
+class TocEntry:
+    """An entry of the table of contents: a part with its chapters, or a single chapter."""
+
+    chapter: Chapter
+    children: list[TocEntry] = field(default_factory=list)
+
+
+@dataclass
+class Book:
+    """Everything the builders need: metadata, chapters in reading order, assets."""
+
+    config: BookConfig
+    chapters: list[Chapter]
+    identifier: str
+    build_date: datetime
+    images: dict[str, Image] = field(default_factory=dict)
+    toc: list[TocEntry] = field(default_factory=list)
+    #: Print page labels by element id, filled when the PDF is laid out (None until then).
+    page_map: dict[str, str] | None = None
+
+    @property
+    def slug(self) -> str:
+        """The base name of the output files."""
+        from bookmaker.transforms import slugify
+
+        return self.config.slug or slugify(self.config.title) or "book"
+
+    def chapter(self, chapter_id: str) -> Chapter:
+        """Look a chapter up by id."""
+        for chapter in self.chapters:
+            if chapter.id == chapter_id:
+                return chapter
+        raise KeyError(chapter_id)

@@ -1,0 +1,39 @@
+"""Write outputs atomically: a temporary file in the output folder, renamed when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from bookmaker.errors import OutputError
+
+
+def prepare_outdir(outdir: Path) -> None:
+    """Create the output folder, or fail with a clear message when it cannot be used."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError("cannot write outputs here: it is a file, not a folder", outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder ({exc.strerror})", outdir) from None
+    if not os.access(outdir, os.W_OK):
+        raise OutputError("the output folder is not writable", outdir)
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; rename it over ``target`` only on success."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        # Runs on errors and on KeyboardInterrupt alike: the old output stays untouched.
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

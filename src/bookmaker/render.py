@@ -1,0 +1,22 @@
+"""The Jinja2 environment shared by the builders (theme templates override packaged ones)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from bookmaker.resources import TEMPLATES
+
+
+def template_env(theme: Path | None = None) -> jinja2.Environment:
+    """An environment that autoescapes and fails on undefined names."""
+    search = [str(theme / "templates")] if theme and (theme / "templates").is_dir() else []
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search + [str(TEMPLATES)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )

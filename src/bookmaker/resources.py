@@ -1,0 +1,29 @@
+"""Locate the default theme (``styles/``) and the package's templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bookmaker.config import BookConfig
+
+_PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = _PACKAGE / "templates"
+
+
+def default_styles() -> Path:
+    """The default theme: ``styles/`` of a source checkout, else the copy inside the wheel."""
+    checkout = _PACKAGE.parent.parent / "styles"
+    if (checkout / "print.css").is_file():
+        return checkout
+    return _PACKAGE / "styles"
+
+
+def styles_dir(config: BookConfig) -> Path:
+    """The theme folder for a book: its ``styles:`` key, or the default theme."""
+    return config.styles or default_styles()
+
+
+def style_file(config: BookConfig, name: str) -> Path:
+    """A stylesheet from the book's theme, falling back to the default theme for missing files."""
+    custom = styles_dir(config) / name
+    return custom if custom.is_file() else default_styles() / name

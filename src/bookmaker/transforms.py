@@ -1,0 +1,202 @@
+"""Book-wide passes over the chapters: ids, numbering, table of contents, links and images."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+from PIL import Image as PILImage
+
+from bookmaker.errors import ManuscriptError
+from bookmaker.log import warn
+from bookmaker.markup import line_of
+from bookmaker.model import Book, Chapter, Image, TocEntry
+
+#: Image types both outputs can carry (EPUB 3 core media types that WeasyPrint draws).
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
+_SVG_TYPE = "image/svg+xml"
+
+
+def slugify(text: str) -> str:
+    """ASCII lower-case words joined by hyphens ('Lei Jun: A Life' -> 'lei-jun-a-life')."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def chapter_id_for(path: Path, root: Path, taken: set[str]) -> str:
+    """A stable, unique id for a chapter, from its file name ('03-kingsoft.md' -> 'kingsoft')."""
+    try:
+        stem = path.relative_to(root).with_suffix("").as_posix()
+    except ValueError:
+        stem = path.stem
+    base = slugify(re.sub(r"(^|/)\d+[-_. ]*", r"\1", stem)) or slugify(stem) or "chapter"
+    if not base[0].isalpha():
+        base = f"c-{base}"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def number_chapters(book: Book) -> None:
+    """Number chapters through the book and parts separately; attach chapters to their part."""
+    chapter_no = part_no = 0
+    current_part: str | None = None
+    for chapter in book.chapters:
+        if chapter.kind == "part":
+            part_no += 1
+            chapter.number = part_no
+            current_part = chapter.id
+        elif chapter.kind == "chapter":
+            chapter_no += 1
+            chapter.number = chapter_no
+            chapter.part = current_part
+        elif chapter.matter != "body":
+            current_part = None
+        else:
+            chapter.part = current_part
+
+
+def build_toc(book: Book) -> None:
+    """Nest chapters under their parts for the contents page, the outline and the nav."""
+    toc: list[TocEntry] = []
+    parts: dict[str, TocEntry] = {}
+    for chapter in book.chapters:
+        entry = TocEntry(chapter)
+        if chapter.kind == "part":
+            parts[chapter.id] = entry
+            toc.append(entry)
+        elif chapter.part in parts:
+            parts[chapter.part].children.append(entry)
+        else:
+            toc.append(entry)
+    book.toc = toc
+
+
+def check_ids(book: Book) -> dict[str, Chapter]:
+    """Map every id to its chapter; a duplicate id is an error because links would break."""
+    owners: dict[str, Chapter] = {}
+    for chapter in book.chapters:
+        ids = [chapter.id] + [el.get("id") for el in chapter.body.iter() if isinstance(el.tag, str) and el.get("id")]
+        ids += [n.id for n in chapter.notes]
+        for anchor in ids:
+            if anchor in owners:
+                first = owners[anchor]
+                raise ManuscriptError(
+                    f"duplicate id '{anchor}' (also in {first.source.name}); ids must be unique in the book",
+                    chapter.source,
+                    _line_in(chapter, f"#{anchor}") or _line_in(chapter, anchor),
+                )
+            owners[anchor] = chapter
+    return owners
+
+
+def resolve_links(book: Book, owners: dict[str, Chapter]) -> None:
+    """Turn relative hrefs into (chapter, anchor) placeholders; warn on links that go nowhere."""
+    by_source = {c.source.resolve(): c for c in book.chapters}
+    for chapter in book.chapters:
+        trees = [chapter.body] + [n.body for n in chapter.notes]
+        for tree in trees:
+            for a in tree.iter("a"):
+                href = a.get("href")
+                if href is None:
+                    continue
+                parts = urlsplit(href)
+                if parts.scheme or href.startswith("//"):
+                    continue
+                target_chapter: Chapter | None = chapter
+                if parts.path:
+                    target = (chapter.source.parent / unquote(parts.path)).resolve()
+                    target_chapter = by_source.get(target)
+                anchor = unquote(parts.fragment) or None
+                if target_chapter is None or (anchor and owners.get(anchor) is not target_chapter):
+                    warn(f"link '{href}' points nowhere in the book", chapter.source, _line_in(chapter, href))
+                    del a.attrib["href"]
+                    continue
+                del a.attrib["href"]
+                a.set("data-chapter", target_chapter.id)
+                if anchor and anchor != target_chapter.id:
+                    a.set("data-anchor", anchor)
+
+
+def collect_images(book: Book) -> None:
+    """Check every image, give it a unique package name and point the <img> at it."""
+    names: dict[Path, str] = {}
+    for chapter in book.chapters:
+        for img in chapter.body.iter("img"):
+            src = img.get("src") or ""
+            if urlsplit(src).scheme:
+                raise ManuscriptError(
+                    f"image '{src}' is not a file in the manuscript (remote images are not fetched)",
+                    chapter.source,
+                    _line_in(chapter, src),
+                )
+            path = (chapter.source.parent / unquote(src)).resolve()
+            line = _line_in(chapter, src)
+            if not (img.get("alt") or "").strip():
+                warn(f"image '{src}' has no alt text; describe it for readers who cannot see it", chapter.source, line)
+            if path not in names:
+                image = read_image(path, chapter.source, line, src)
+                image.name = unique_image_name(path, set(book.images))
+                book.images[image.name] = image
+                names[path] = image.name
+            del img.attrib["src"]
+            img.set("data-asset", names[path])
+
+
+def read_image(path: Path, source: Path, line: int | None, src: str) -> Image:
+    """Open an image far enough to know its type and size; refuse what the outputs cannot carry."""
+    if not path.is_file():
+        raise ManuscriptError(f"image not found: {src}", source, line)
+    if path.suffix.lower() == ".svg":
+        return Image(name="", source=path, media_type=_SVG_TYPE, width=0, height=0)
+    try:
+        with PILImage.open(path) as im:
+            fmt, (width, height) = im.format, im.size
+            im.verify()
+    except Exception as exc:  # Pillow raises many types for broken files
+        raise ManuscriptError(f"image '{src}' cannot be read ({exc.__class__.__name__}: {exc})", source, line) from None
+    if fmt not in IMAGE_TYPES:
+        raise ManuscriptError(f"image '{src}' is {fmt}; use PNG, JPEG, GIF or SVG", source, line)
+    return Image(name="", source=path, media_type=IMAGE_TYPES[fmt], width=width, height=height)
+
+
+def unique_image_name(path: Path, taken: set[str]) -> str:
+    """A package file name for an image: its own name, made unique with a short hash if needed."""
+    stem = slugify(path.stem) or "image"
+    name = f"{stem}{path.suffix.lower()}"
+    if name in taken:
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+        name = f"{stem}-{digest}{path.suffix.lower()}"
+    return name
+
+
+def derive_identifier(book: Book) -> str:
+    """The book's dc:identifier: given, or the ISBN, or a UUID derived from title and authors."""
+    config = book.config
+    if config.identifier:
+        return config.identifier
+    if config.isbn:
+        return f"urn:isbn:{config.isbn}"
+    import uuid
+
+    seed = "|".join([config.title, config.subtitle or ""] + [a.name for a in config.authors])
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'bookmaker:' + seed)}"
+
+
+def _line_in(chapter: Chapter, needle: str) -> int | None:
+    try:
+        text = chapter.source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return line_of(text, needle)
+
+
+def text_of(el: etree._Element) -> str:
+    """The whitespace-normalised text of an element."""
+    return " ".join("".join(el.itertext()).split())
