@@ -139,7 +139,16 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     return result
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    # An impossible date such as 2026-13-45 stays a string, so validation can name it.
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)  # type: ignore[arg-type]
 
 
 def parse_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
@@ -379,13 +388,13 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
     result: list[Path] = []
     for name in value:
         path = (p.path.parent / name).resolve()
-        if path in seen:
+        if path in seen or name in value[: value.index(name)]:
             p.add("contents", f"lists {name} twice")
         elif not path.is_file():
             p.add("contents", f"file not found: {name}")
         else:
-            seen.add(path)
             result.append(path)
+        seen.add(path)
     if not value:
         p.add("contents", "is empty; list at least one .md file or remove the key")
     return result
