@@ -75,6 +75,23 @@ class EpubOptions:
 
 
 @dataclass
+class NetworkOptions:
+    """Hosts the print renderer may fetch from (``network: {allow: [...]}``); none by default."""
+
+    allow: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Limits:
+    """Resource limits (``limits:`` in book.yaml): huge inputs fail cleanly instead of exhausting the machine."""
+
+    #: Images with more pixels are refused before they are decoded.
+    max_image_pixels: int = 100_000_000
+    #: A chapter file larger than this (in bytes) is reported with a warning.
+    max_chapter_bytes: int = 2_000_000
+
+
+@dataclass
 class BookConfig:
     """The validated contents of ``book.yaml``."""
 
@@ -98,6 +115,8 @@ class BookConfig:
     notes: str = "footnotes"
     pdf: PdfOptions = field(default_factory=PdfOptions)
     epub: EpubOptions = field(default_factory=EpubOptions)
+    network: NetworkOptions = field(default_factory=NetworkOptions)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def root(self) -> Path:
@@ -112,10 +131,12 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub"
+    "subjects cover contents slug styles notes pdf epub network limits"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard")
 EPUB_KEYS = ("embed_fonts",)
+NETWORK_KEYS = ("allow",)
+LIMIT_KEYS = ("max_image_pixels", "max_chapter_bytes")
 
 
 class _LineDict(dict[str, Any]):
@@ -244,6 +265,8 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         notes=notes,
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
+        network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
+        limits=_limits(p, data),
     )
     if p.items:
         raise ConfigError(p.items)
@@ -253,7 +276,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
 def _warn_unknown(path: Path, data: _LineDict, key: str, known: tuple[str, ...] | list[str], prefix: str = "") -> None:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    warn(f"'{prefix}{key}': unknown key{hint}", path, data.lines.get(key) if hasattr(data, "lines") else None)
+    warn(f"'{prefix}{key}': unknown key{hint}", path, data.lines.get(key) if hasattr(data, "lines") else None, code="BM101")
 
 
 def _type_name(value: Any) -> str:
@@ -280,7 +303,7 @@ def _string(p: _Problems, data: _LineDict, key: str, required: bool = False) -> 
     return value or None
 
 
-def _string_list(p: _Problems, data: _LineDict, key: str) -> list[str]:
+def _string_list(p: _Problems, data: _LineDict, key: str, label: str | None = None) -> list[str]:
     value = data.get(key)
     if value is None:
         return []
@@ -288,7 +311,7 @@ def _string_list(p: _Problems, data: _LineDict, key: str) -> list[str]:
         return [value]
     if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
         return [str(v) for v in value]
-    p.add(key, "expected a string or a list of strings")
+    p.add(label or key, "expected a string or a list of strings")
     return []
 
 
@@ -374,6 +397,10 @@ def _relative_path(p: _Problems, data: _LineDict, key: str, must_be_dir: bool = 
     if not must_be_dir and not path.is_file():
         p.add(key, f"file not found: {value}")
         return None
+    if not must_be_dir and not path.is_relative_to(p.path.parent.resolve()):
+        # Files go into the EPUB zip: nothing from outside the project (issue 5).
+        p.add(key, f"{value} is outside the manuscript folder (or links out of it); copy it in")
+        return None
     return path
 
 
@@ -390,6 +417,8 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
         path = (p.path.parent / name).resolve()
         if path in seen or name in value[: value.index(name)]:
             p.add("contents", f"lists {name} twice")
+        elif not path.is_relative_to(p.path.parent.resolve()):
+            p.add("contents", f"{name} is outside the manuscript folder (or links out of it); copy it in")
         elif not path.is_file():
             p.add("contents", f"file not found: {name}")
         else:
@@ -440,3 +469,17 @@ def _epub_options(p: _Problems, data: _LineDict) -> EpubOptions:
         else:
             options.embed_fonts = value
     return options
+
+
+def _limits(p: _Problems, data: _LineDict) -> Limits:
+    section = _section(p, data, "limits", LIMIT_KEYS)
+    limits = Limits()
+    for key in LIMIT_KEYS:
+        value = section.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            p.add(f"limits.{key}", f"expected a positive whole number, got {value!r}")
+            continue
+        setattr(limits, key, value)
+    return limits

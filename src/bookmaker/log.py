@@ -27,6 +27,11 @@ class WarningCounter(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def warn(message: str, path: Path | str | None = None, line: int | None = None) -> None:
-    """Log a warning located at ``path:line``."""
-    logger.warning(format_location(path, line, message))
+def warn(message: str, path: Path | str | None = None, line: int | None = None, *, code: str | None = None) -> None:
+    """Log a warning located at ``path:line``.
+
+    ``code`` is the stable finding code ``bookmaker check`` reports (see ``lint``); it and
+    the unformatted location ride on the record so the checker need not parse messages.
+    """
+    extra = {"code": code, "location": (path, line), "bare_message": message}
+    logger.warning(format_location(path, line, message), extra=extra)

@@ -143,7 +143,7 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
     for target in definitions:
         if target not in by_target:
             label = target.removeprefix("fn-")
-            warn(f"footnote [^{label}] is defined but never referenced", source, line_of(text, f"[^{label}]:"))
+            warn(f"footnote [^{label}] is defined but never referenced", source, line_of(text, f"[^{label}]:"), code="BM302")
     return list(by_target.values())
 
 
@@ -169,7 +169,7 @@ def _warn_missing_notes(body: etree._Element, source: Path, text: str) -> None:
     for node in body.iter():
         for chunk in (node.text, node.tail):
             for match in _MISSING_NOTE_RE.finditer(chunk or ""):
-                warn(f"footnote reference [^{match.group(1)}] has no definition", source, line_of(text, match.group(0)))
+                warn(f"footnote reference [^{match.group(1)}] has no definition", source, line_of(text, match.group(0)), code="BM301")
 
 
 def _take_title(body: etree._Element) -> str | None:

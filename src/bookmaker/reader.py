@@ -73,7 +73,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
         if key not in FRONT_MATTER_KEYS:
             close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            warn(f"'{key}': unknown front matter key{hint}", path, source.lines.get(str(key)))
+            warn(f"'{key}': unknown front matter key{hint}", path, source.lines.get(str(key)), code="BM102")
     kind = meta.get("kind", "chapter")
     if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), KINDS, n=1)

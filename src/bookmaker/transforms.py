@@ -9,12 +9,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
-from PIL import Image as PILImage
 
+from bookmaker.config import Limits
 from bookmaker.errors import ManuscriptError
+from bookmaker.limits import bound_decoders, check_pixels, image_header
 from bookmaker.log import warn
 from bookmaker.markup import line_of
 from bookmaker.model import Book, Chapter, Image, TocEntry
+from bookmaker.sandbox import require_inside
 
 #: Image types both outputs can carry (EPUB 3 core media types that WeasyPrint draws).
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
@@ -115,7 +117,7 @@ def resolve_links(book: Book, owners: dict[str, Chapter]) -> None:
                     target_chapter = by_source.get(target)
                 anchor = unquote(parts.fragment) or None
                 if target_chapter is None or (anchor and owners.get(anchor) is not target_chapter):
-                    warn(f"link '{href}' points nowhere in the book", chapter.source, _line_in(chapter, href))
+                    warn(f"link '{href}' points nowhere in the book", chapter.source, _line_in(chapter, href), code="BM401")
                     del a.attrib["href"]
                     continue
                 del a.attrib["href"]
@@ -127,6 +129,8 @@ def resolve_links(book: Book, owners: dict[str, Chapter]) -> None:
 def collect_images(book: Book) -> None:
     """Check every image, give it a unique package name and point the <img> at it."""
     names: dict[Path, str] = {}
+    max_pixels = book.config.limits.max_image_pixels
+    bound_decoders(max_pixels)
     for chapter in book.chapters:
         for img in chapter.body.iter("img"):
             src = img.get("src") or ""
@@ -136,29 +140,41 @@ def collect_images(book: Book) -> None:
                     chapter.source,
                     _line_in(chapter, src),
                 )
-            path = (chapter.source.parent / unquote(src)).resolve()
             line = _line_in(chapter, src)
+            require_inside(chapter.source.parent / unquote(src), book.config.root, f"image '{src}'", chapter.source, line)
+            path = (chapter.source.parent / unquote(src)).resolve()
             if not (img.get("alt") or "").strip():
-                warn(f"image '{src}' has no alt text; describe it for readers who cannot see it", chapter.source, line)
+                warn(f"image '{src}' has no alt text; describe it for readers who cannot see it", chapter.source, line, code="BM502")
             if path not in names:
-                image = read_image(path, chapter.source, line, src)
+                image = read_image(path, chapter.source, line, src, max_pixels=max_pixels)
                 image.name = unique_image_name(path, set(book.images))
                 book.images[image.name] = image
                 names[path] = image.name
             del img.attrib["src"]
             img.set("data-asset", names[path])
+    cover = book.config.cover
+    if cover is not None:
+        line = line_of(book.config.path.read_text(encoding="utf-8"), "cover:")
+        try:
+            read_image(cover, book.config.path, line, cover.name, max_pixels=max_pixels)
+        except ManuscriptError as exc:
+            # Found now, not halfway through packaging, and named by its book.yaml key.
+            raise ManuscriptError(f"'cover': {exc.message}; the cover must be a PNG, JPEG or GIF image", exc.path, line) from None
 
 
-def read_image(path: Path, source: Path, line: int | None, src: str) -> Image:
+def read_image(path: Path, source: Path, line: int | None, src: str, max_pixels: int | None = None) -> Image:
     """Open an image far enough to know its type and size; refuse what the outputs cannot carry."""
     if not path.is_file():
         raise ManuscriptError(f"image not found: {src}", source, line)
     if path.suffix.lower() == ".svg":
         return Image(name="", source=path, media_type=_SVG_TYPE, width=0, height=0)
     try:
-        with PILImage.open(path) as im:
+        with image_header(path) as im:
             fmt, (width, height) = im.format, im.size
+            check_pixels(width, height, max_pixels or Limits.max_image_pixels, src, source, line)
             im.verify()
+    except ManuscriptError:
+        raise
     except Exception as exc:  # Pillow raises many types for broken files
         raise ManuscriptError(f"image '{src}' cannot be read ({exc.__class__.__name__}: {exc})", source, line) from None
     if fmt not in IMAGE_TYPES:
