@@ -8,9 +8,39 @@ from pathlib import Path
 
 from lxml import etree
 
+from bookmaker.config import ROLES
 from bookmaker.model import Book, Chapter, Note
 
 _WS_RE = re.compile(r"[ \t\r\n]+")
+
+ROLE_LABELS = {
+    "author": "",
+    "editor": "Edited by",
+    "translator": "Translated by",
+    "illustrator": "Illustrated by",
+    "foreword": "Foreword by",
+    "introduction": "Introduction by",
+    "afterword": "Afterword by",
+    "annotator": "Annotated by",
+    "photographer": "Photographs by",
+    "narrator": "Read by",
+    "compiler": "Compiled by",
+    "contributor": "With",
+}
+assert set(ROLE_LABELS) == set(ROLES)
+
+
+def roman(number: int | None) -> str:
+    """Upper-case roman numerals for part numbers."""
+    if not number:
+        return ""
+    values = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    out = ""
+    for value, letters in values:
+        while number >= value:
+            out, number = out + letters, number - value
+    return out
 
 
 class Builder:

@@ -9,8 +9,7 @@ from pathlib import Path
 from lxml import etree, html
 
 from bookmaker import __version__
-from bookmaker.builders import Builder, inline_note_content
-from bookmaker.config import ROLES
+from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
@@ -20,23 +19,6 @@ from bookmaker.sandbox import ProjectFetcher
 #: Longest running head set in full; longer ones are cut at a word (issue 3: never wrapped).
 RUNNING_HEAD_MAX = 42
 
-ROLE_LABELS = {
-    "author": "",
-    "editor": "Edited by",
-    "translator": "Translated by",
-    "illustrator": "Illustrated by",
-    "foreword": "Foreword by",
-    "introduction": "Introduction by",
-    "afterword": "Afterword by",
-    "annotator": "Annotated by",
-    "photographer": "Photographs by",
-    "narrator": "Read by",
-    "compiler": "Compiled by",
-    "contributor": "With",
-}
-assert set(ROLE_LABELS) == set(ROLES)
-
-
 @dataclass
 class PdfResult:
     """What the PDF build produced."""
@@ -45,19 +27,6 @@ class PdfResult:
     pages: int
     #: Printed page label (folio) of every element id in the book.
     page_map: dict[str, str]
-
-
-def roman(number: int | None) -> str:
-    """Upper-case roman numerals for part numbers."""
-    if not number:
-        return ""
-    values = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-    out = ""
-    for value, letters in values:
-        while number >= value:
-            out, number = out + letters, number - value
-    return out
 
 
 def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
