@@ -11,6 +11,7 @@ from lxml import etree, html
 
 from bookmaker.log import warn
 from bookmaker.model import Heading, Note
+from bookmaker.sanitize import sanitize_html
 
 #: Python-Markdown extensions every chapter gets (issue 2: footnotes, smart quotes, tables, ...).
 EXTENSIONS = [
@@ -80,6 +81,7 @@ def render_markdown(text: str, source: Path, language: str, chapter_id: str) -> 
     # The HTML parser resolves named entities (smarty, raw HTML) into characters.
     body = html.fragment_fromstring(converted or "", create_parent="div")
     _strip_comments(body)
+    sanitize_html(body, source, text)
     result = Markup(body=body)
     result.notes = _extract_notes(body, source, text, chapter_id)
     _warn_missing_notes(body, source, text)

@@ -25,13 +25,21 @@ def prepare_outdir(outdir: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_output(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; rename it over ``target`` only on success."""
+    """Yield a temporary path next to ``target``; rename it over ``target`` only on success.
+
+    The temporary name is unique (mkstemp), so two builds into the same folder never
+    write the same file; each rename is atomic, so a reader sees one whole output or the other.
+    """
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
         os.chmod(tmp, 0o644)
+        # Flush to disk before the rename, or a crash right after it can leave an empty file
+        # under the final name (the classic ext4 rename-without-fsync problem).
+        with open(tmp, "rb+") as written:
+            os.fsync(written.fileno())
         os.replace(tmp, target)
     finally:
         # Runs on errors and on KeyboardInterrupt alike: the old output stays untouched.

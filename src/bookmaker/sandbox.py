@@ -2,44 +2,114 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-
+from bookmaker.errors import ManuscriptError
 from bookmaker.log import warn
 
+#: Schemes an author may allow per host with ``network: {allow: [...]}`` in book.yaml.
+NETWORK_SCHEMES = ("http", "https")
 
-def inside(path: Path, roots: list[Path]) -> bool:
-    """Whether ``path`` (symlinks resolved) is a regular file below one of ``roots``."""
+
+def inside(path: Path, roots: Iterable[Path]) -> bool:
+    """Whether ``path`` (symlinks resolved) is a regular file below one of ``roots``.
+
+    Resolving first defeats ``../`` and symlinks that leave the folder; ``is_file()``
+    rejects devices and FIFOs such as ``/dev/urandom``, whose read never ends.
+    """
     real = path.resolve()
     return real.is_file() and any(real.is_relative_to(root.resolve()) for root in roots)
 
 
-class ProjectFetcher(URLFetcher):
-    """Serve only regular files inside the allowed folders and ``data:`` URLs.
+def leaves(path: Path, root: Path) -> bool:
+    """Whether ``path`` (symlinks resolved) lies outside ``root``; the file need not exist."""
+    return not path.resolve().is_relative_to(root.resolve())
 
-    WeasyPrint's default fetcher reads any ``file:`` path and the network, and a read
-    of ``/dev/urandom`` never ends (engine-notes section 3); everything else is refused
-    here with a warning naming the resource.
+
+def require_inside(path: Path, root: Path, what: str, source: Path | str, line: int | None) -> None:
+    """Refuse a file that is outside the manuscript folder, or reaches out of it by a symlink.
+
+    Whatever is read here ends up in the EPUB zip, so a manuscript from someone else
+    must not be able to pack ``../../secret`` or a link to ``/etc`` into the book.
     """
+    if leaves(path, root):
+        # normpath folds ``..`` without following links: inside by name, outside when resolved = a symlink.
+        lexical = Path(os.path.normpath(path.absolute()))
+        how = "links to a file" if lexical.is_relative_to(root.absolute()) else "is"
+        raise ManuscriptError(
+            f"{what} {how} outside the manuscript folder; copy the file into the manuscript",
+            source,
+            line,
+        )
 
-    def __init__(self, roots: list[Path]) -> None:
-        super().__init__(allowed_protocols={"file", "data"}, allow_redirects=False, timeout=5)
-        self.roots = [r.resolve() for r in roots]
-        self.refused: list[str] = []
 
-    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        scheme = url.split(":", 1)[0].lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            path = Path(unquote(urlsplit(url).path))
-            if inside(path, self.roots):
-                return URLFetcherResponse(url, body=path.read_bytes(), headers={})
-            reason = "it is outside the project"
-        else:
-            reason = "the build does not use the network"
-        self.refused.append(url)
-        warn(f"refused to load '{url}': {reason}")
-        raise ValueError(f"refused: {url}")
+def host_allowed(url: str, hosts: Iterable[str]) -> bool:
+    """Whether ``url`` is an http(s) URL whose host is on the author's allow list."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme.lower() in NETWORK_SCHEMES and bool(host) and host in {h.lower() for h in hosts}
+
+
+@cache
+def _fetcher_class() -> type:
+    # WeasyPrint takes seconds to import: load it only when a PDF is really laid out,
+    # so an EPUB-only build and every path check above stay fast.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ProjectFetcher(URLFetcher):  # type: ignore[misc]
+        """Serve only regular files inside the allowed folders, ``data:`` URLs and allowed hosts.
+
+        WeasyPrint's default fetcher reads any ``file:`` path and the network, and a read
+        of ``/dev/urandom`` never ends (engine-notes section 3); everything else is refused
+        here with a warning naming the resource (``--strict`` makes that an error).
+        """
+
+        def __init__(self, roots: list[Path], allow_hosts: Iterable[str] = ()) -> None:
+            self.allow_hosts = tuple(h.lower() for h in allow_hosts)
+            protocols = {"file", "data"} | (set(NETWORK_SCHEMES) if self.allow_hosts else set())
+            # No redirects: a hop could leave the allowed hosts (CVE-2025-68616 was such a bypass).
+            super().__init__(allowed_protocols=protocols, allow_redirects=False, timeout=5)
+            self.roots = [r.resolve() for r in roots]
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data" or host_allowed(url, self.allow_hosts):
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path))
+                if inside(path, self.roots):
+                    return URLFetcherResponse(url, body=path.resolve().read_bytes(), headers={})
+                reason = "it is not a file inside the manuscript or styles folder"
+            elif scheme in NETWORK_SCHEMES:
+                reason = "the build does not use the network (allow hosts with 'network: {allow: [...]}' in book.yaml)"
+            else:
+                reason = f"'{scheme}:' URLs are not loaded"
+            if url not in self.refused:
+                self.refused.append(url)
+                warn(f"refused to load '{_shorten(url)}': {reason}")
+            raise ValueError(f"refused by bookmaker: {_shorten(url)}")
+
+    return ProjectFetcher
+
+
+def project_fetcher(roots: list[Path], allow_hosts: Iterable[str] = ()) -> Any:
+    """The restrictive WeasyPrint URL fetcher for a book: pass it to every HTML, CSS and Attachment."""
+    return _fetcher_class()(roots, allow_hosts)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from bookmaker.sandbox import ProjectFetcher`` keeps working, lazily (PEP 562).
+    if name == "ProjectFetcher":
+        return _fetcher_class()
+    raise AttributeError(name)
+
+
+def _shorten(url: str, limit: int = 120) -> str:
+    # data: URLs can be megabytes long; a warning names the resource, it does not repeat it.
+    return url if len(url) <= limit else f"{url[:limit]}\u2026"

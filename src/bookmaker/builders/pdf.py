@@ -14,7 +14,7 @@ from bookmaker.model import Book, Chapter, Note
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.sandbox import ProjectFetcher
+from bookmaker.sandbox import project_fetcher
 
 #: Longest running head set in full; longer ones are cut at a word (issue 3: never wrapped).
 RUNNING_HEAD_MAX = 42
@@ -136,7 +136,7 @@ class PdfBuilder(Builder):
 
         config = self.book.config
         roots = [config.root, self.theme, default_styles()]
-        fetcher = ProjectFetcher(roots)
+        fetcher = project_fetcher(roots, config.network.allow)
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
         fonts = FontConfiguration()
         css = [CSS(filename=str(p), font_config=fonts, url_fetcher=fetcher) for p in self.stylesheet_paths()]

@@ -1,0 +1,93 @@
+"""Make raw HTML in Markdown safe: no scripts, embedded documents, event handlers or script URLs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lxml import etree
+
+from bookmaker.log import warn
+
+#: Elements removed with their content. Scripts and handlers would make the EPUB "scripted"
+#: (EPUB 3.3, 'scripted' property) and run in some readers; frames, objects and embeds pull
+#: in outside documents; <base>, <link> and <meta> change how every URL of the page resolves
+#: or what it loads; a <style> in a chapter body is invalid XHTML (theme CSS styles the book).
+REMOVED_ELEMENTS = frozenset(
+    "script noscript iframe frame frameset object embed applet base link meta style form".split()
+)
+#: Attributes that may hold a URL a reader or renderer follows.
+URL_ATTRIBUTES = frozenset("href src action formaction data poster background cite xlink:href lowsrc dynsrc".split())
+#: URL schemes that run code when followed.
+SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:text/html")
+#: Control characters and spaces that browsers skip inside a scheme ("java\tscript:").
+_SKIPPED_IN_SCHEME = re.compile(r"[\x00-\x20]+")
+
+
+class _Locator:
+    """Find the source line of the n-th occurrence of a snippet, so repeated snippets get their own lines."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.lower()
+        self.after: dict[str, int] = {}
+
+    def line(self, needle: str) -> int | None:
+        needle = needle.lower()
+        index = self.text.find(needle, self.after.get(needle, 0))
+        if index < 0:
+            index = self.text.find(needle)
+        if index < 0:
+            return None
+        self.after[needle] = index + 1
+        return self.text.count("\n", 0, index) + 1
+
+
+def is_script_url(value: str) -> bool:
+    """Whether a URL runs code when followed (``javascript:``, ``vbscript:``, an HTML ``data:`` URL)."""
+    return _SKIPPED_IN_SCHEME.sub("", value).lower().startswith(SCRIPT_SCHEMES)
+
+
+def sanitize_html(body: etree._Element, source: Path, text: str) -> None:
+    """Remove dangerous raw HTML from a chapter tree in place, warning at the line of each removal."""
+    where = _Locator(text)
+    removed: set[etree._Element] = set()
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str) or any(a in removed for a in el.iterancestors()):
+            continue  # a comment, or inside an element removed already
+        tag = el.tag.lower()
+        if tag in REMOVED_ELEMENTS:
+            warn(f"removed <{tag}>: {_why(tag)}", source, where.line(f"<{tag}"))
+            removed.add(el)
+            el.drop_tree()  # lxml.html keeps the tail text, which belongs to the parent
+            continue
+        for name, value in list(el.attrib.items()):
+            lname = name.lower()
+            if lname.startswith("on"):
+                warn(f"removed the '{lname}' attribute of <{tag}>: books carry no scripts", source, where.line(f"{lname}="))
+                del el.attrib[name]
+            elif lname in URL_ATTRIBUTES and is_script_url(value):
+                warn(f"removed a '{value.strip()[:40]}' URL from <{tag}>: books carry no scripts", source, where.line(value.strip()[:20]))
+                del el.attrib[name]
+            elif lname == "rel" and "attachment" in value.lower().split():
+                # WeasyPrint embeds rel=attachment targets into the PDF (GHSA-35jj-wx47-4w8r).
+                warn(f"removed rel=\"attachment\" from <{tag}>: files are not attached to the book", source, where.line("attachment"))
+                kept = [v for v in value.split() if v.lower() != "attachment"]
+                if kept:
+                    el.set(name, " ".join(kept))
+                else:
+                    del el.attrib[name]
+            elif lname == "style" and ("url(" in value.lower() or "expression(" in value.lower()):
+                # A style attribute is the one CSS the theme does not control; keep it from loading anything.
+                warn(f"removed a style attribute of <{tag}> that loads a resource; style the book in its theme", source, where.line("style="))
+                del el.attrib[name]
+
+
+def _why(tag: str) -> str:
+    if tag in ("script", "noscript"):
+        return "books carry no scripts"
+    if tag in ("base", "link", "meta", "style"):
+        return "a chapter cannot change how the book loads or styles its files; use the theme"
+    if tag == "form":
+        return "books have no forms"
+    return "a book does not embed outside documents"
+
