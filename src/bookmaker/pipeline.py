@@ -9,10 +9,12 @@ from pathlib import Path
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ManuscriptError
+from bookmaker.limits import check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.output import prepare_outdir
 from bookmaker.reader import find_sources, read_chapter, read_source
+from bookmaker.sandbox import require_inside
 from bookmaker.transforms import (
     build_toc,
     chapter_id_for,
@@ -41,6 +43,9 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
     sources = find_sources(config)
     if not sources:
         raise ManuscriptError("no .md files found: the manuscript is empty", config.root)
+    for path in sources:
+        require_inside(path, config.root, "chapter", path, None)
+        check_chapter_size(path, config.limits.max_chapter_bytes)
     taken: set[str] = set()
     chapters = [read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)) for path in sources]
     book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
