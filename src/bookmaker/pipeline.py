@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bookmaker.anchors import anchor_blocks
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ManuscriptError
@@ -52,6 +53,7 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
     book.identifier = derive_identifier(book)
     number_chapters(book)
     build_toc(book)
+    anchor_blocks(book)
     resolve_links(book, check_ids(book))
     collect_images(book)
     return book

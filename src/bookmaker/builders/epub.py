@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
 
 from lxml import etree
 
-from bookmaker import __version__
-from bookmaker.builders import Builder
-from bookmaker.builders.pdf import ROLE_LABELS, roman
+from bookmaker.builders import ROLE_LABELS, Builder, roman
+from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
+from bookmaker.fontsubset import epub_fonts, fonts_css
 from bookmaker.model import Book, Chapter, Note, TocEntry
 from bookmaker.output import atomic_output
+from bookmaker.pagination import insert_breaks, pagebreak_xml, place_breaks, roman_value
 from bookmaker.render import template_env
 from bookmaker.resources import style_file, styles_dir
 
@@ -44,8 +46,30 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
     "colophon": ("colophon", "doc-colophon"),
 }
 
+#: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
+CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
+
+#: Chapters set before the printed contents (Chicago 1.4); everything else follows it.
+BEFORE_TOC = ("dedication", "epigraph")
+
+#: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
+LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
+
 #: The back link after a note: U+FE0E keeps iOS from drawing U+21A9 as an emoji (pandoc #5469).
 BACKLINK = "\u21a9\ufe0e"
+
+
+@dataclass
+class Document:
+    """An XHTML document of the spine before it is wrapped in its page."""
+
+    uid: str
+    #: Path inside the package, e.g. ``text/early-life.xhtml``.
+    name: str
+    title: str
+    content: str
+    matter: str
+    body_class: str = ""
 
 
 class EpubBuilder(Builder):
@@ -58,6 +82,11 @@ class EpubBuilder(Builder):
         super().__init__(book)
         self.env = template_env(styles_dir(book.config))
         self.env.globals.update(roman=roman)
+        #: Print folios to mark before each id, from this run's PDF layout.
+        self.breaks: dict[str, list[str]] = {}
+        #: (folio, href from the package root) in reading order: the page list.
+        self.pages: list[tuple[str, str]] = []
+        self.stylesheets = ["css/epub.css"]
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -78,31 +107,36 @@ class EpubBuilder(Builder):
         return a
 
     # -- documents ----------------------------------------------------------------
-    def page(self, title: str, content: str, matter: str, body_class: str = "", css_href: str = "../css/epub.css") -> bytes:
-        """Wrap content in an XHTML page and check that it is well-formed."""
+    def page(self, doc: Document) -> bytes:
+        """Wrap a document in its XHTML page and check that it is well-formed."""
+        up = "../" * doc.name.count("/")
         text = self.env.get_template("page.xhtml.j2").render(
             lang=self.book.config.language,
-            title=title,
-            css_href=css_href,
-            matter=matter,
-            body_class=body_class,
-            content=content,
+            title=doc.title,
+            stylesheets=[up + href for href in self.stylesheets],
+            matter=doc.matter,
+            body_class=doc.body_class,
+            content=doc.content,
         )
         data = text.encode("utf-8")
         try:
             etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
-            raise BookmakerError(f"internal error: {title!r} is not well-formed XHTML: {exc}") from None
+            raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
         return data
 
-    def chapter_xhtml(self, chapter: Chapter) -> bytes:
+    def chapter_doc(self, chapter: Chapter) -> Document:
+        name = self.file_name(chapter.id)
+        start_breaks = self.breaks_at([chapter.id], name)
         body = self.resolve_body(chapter)
+        self.pages += [(label, f"{name}#page-{label}") for label in insert_breaks(body, self.breaks)]
         epub_type, role = SEMANTICS[chapter.kind]
         notes = [(n.id, n.ref_id, n.number, self.note_xhtml(chapter, n)) for n in chapter.notes]
         content = self.env.get_template("epub-chapter.xhtml.j2").render(
-            chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes
+            chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
+            start_breaks=start_breaks,
         )
-        return self.page(chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
+        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
 
     def note_xhtml(self, chapter: Chapter, note: Note) -> str:
         body = self.resolve_body(chapter, note.body)
@@ -128,20 +162,18 @@ class EpubBuilder(Builder):
             p.append(back)
         return _inner_xml(body)
 
-    def nav_xhtml(self, pages: list[tuple[str, str]], landmarks: list[tuple[str, str, str]]) -> bytes:
+    def nav_content(self, landmarks: list[tuple[str, str, str]], start_breaks: str) -> str:
         def href(chapter_id: str) -> str:
-            return f"text/{self.get_target_uri(chapter_id)}"
+            return self.file_name(chapter_id)
 
-        content = self.env.get_template("nav.xhtml.j2").render(
-            toc=self.book.toc, href=href, toc_label=toc_label, landmarks=landmarks, pages=pages
+        return start_breaks + self.env.get_template("nav.xhtml.j2").render(
+            toc=self.book.toc, href=href, toc_label=toc_label, landmarks=landmarks, pages=self.pages
         )
-        return self.page("Contents", content, "frontmatter", "nav", css_href="css/epub.css")
 
-    def ncx(self, pages: list[tuple[str, str]]) -> bytes:
-        points: list[str] = []
+    def ncx(self) -> bytes:
         order = [0]
 
-        def point(entry: TocEntry, prefix: str = "text/") -> str:
+        def point(entry: TocEntry) -> str:
             order[0] += 1
             number = order[0]
             chapter = entry.chapter
@@ -149,30 +181,122 @@ class EpubBuilder(Builder):
             return (
                 f'<navPoint id="np-{escape(chapter.id)}" playOrder="{number}">'
                 f"<navLabel><text>{escape(toc_label(chapter))}</text></navLabel>"
-                f'<content src="{prefix}{escape(chapter.id)}.xhtml"/>{children}</navPoint>'
+                f'<content src="{self.file_name(escape(chapter.id))}"/>{children}</navPoint>'
             )
 
         points = [point(entry) for entry in self.book.toc]
         depth = 2 if any(e.children for e in self.book.toc) else 1
-        numeric = [int(label) for label, _ in pages if label.isdigit()]
+        pages = [(label, target, roman_value(label) or int(label), "front" if roman_value(label) else "normal")
+                 for label, target in self.pages]
         text = self.env.get_template("toc.ncx.j2").render(
             lang=self.book.config.language,
             uid=self.book.identifier,
             depth=depth,
-            pages=[(label, f"text/{target}") for label, target in pages],
-            max_page=max(numeric, default=0),
+            pages=pages,
+            max_page=max((value for _, _, value, kind in pages if kind == "normal"), default=0),
             title=self.book.config.title,
             points=points,
             play_offset=order[0],
         )
         return text.encode("utf-8")
 
+    def breaks_at(self, slots: list[str], name: str) -> str:
+        """Markers for the ids ``slots`` at the start of document ``name``, recorded for the page list."""
+        labels = [label for slot in slots for label in self.breaks.get(slot, [])]
+        self.pages += [(label, f"{name}#page-{label}") for label in labels]
+        return pagebreak_xml(labels)
+
     # -- package ------------------------------------------------------------------
+    def ordered_chapters(self) -> list[Chapter]:
+        """Chapters in spine order: the printed contents come after dedication and epigraph (Chicago 1.4)."""
+        early = [c for c in self.book.chapters if c.kind in BEFORE_TOC]
+        return early + [c for c in self.book.chapters if c.kind not in BEFORE_TOC]
+
+    def reading_slots(self) -> list[str]:
+        """Ids that the print layout may report, in the ebook's reading order.
+
+        The ids are those of the print edition's generated pages (``book.html.j2``), of the
+        chapters, and of every element of their bodies (``anchors.anchor_blocks``).
+        """
+        slots = ["half-title", "title-page", "copyright-page"]
+        for chapter in self.ordered_chapters():
+            if chapter.kind not in BEFORE_TOC and "contents" not in slots:
+                slots.append("contents")
+            slots.append(chapter.id)
+            slots += [el.get("id") for el in chapter.body.iter()
+                      if isinstance(el.tag, str) and el.tag != "noteref" and el.get("id")]
+        if "contents" not in slots:
+            slots.append("contents")
+        return slots
+
     def build(self, outdir: Path) -> Path:
         from ebooklib import epub
 
         book, config = self.book, self.book.config
         eb = epub.EpubBook()
+        self._metadata(eb)
+        # Page breaks only from a layout made in this run: an EPUB-only build has none (never stale numbers).
+        self.breaks = place_breaks(self.reading_slots(), book.page_map) if book.page_map else {}
+        self.pages = []
+
+        cover_doc = self._cover(eb)
+        documents = [cover_doc] + self._front_docs()
+        landmarks = [("cover", cover_doc.name, "Cover"), ("toc", "nav.xhtml#toc", "Contents")]
+        chapters = self.ordered_chapters()
+        early = [c for c in chapters if c.kind in BEFORE_TOC]
+        documents += [self.chapter_doc(c) for c in early]
+        nav = Document("nav", "nav.xhtml", "Contents", "", "frontmatter", "nav")
+        nav_breaks = self.breaks_at(["contents"], nav.name)
+        documents.append(nav)
+        documents += [self.chapter_doc(c) for c in chapters[len(early):]]
+
+        first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
+        landmarks.append(("bodymatter", self.file_name(first_body.id), "Start of content"))
+        for chapter in chapters:
+            if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
+                landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
+        nav.content = self.nav_content(landmarks, nav_breaks)
+
+        text = config.title + (config.subtitle or "") + "".join(d.title + d.content for d in documents)
+        fonts = epub_fonts(text, config.epub.embed_fonts)
+        if fonts:
+            # Before the theme, so that a theme's own font-family wins.
+            self.stylesheets = ["css/fonts.css", "css/epub.css"]
+            eb.add_item(epub.EpubItem(uid="fonts-css", file_name="css/fonts.css", media_type="text/css",
+                                      content=fonts_css(fonts, config.epub.embed_fonts).encode("utf-8")))
+        for index, font in enumerate(fonts, 1):
+            eb.add_item(epub.EpubItem(uid=f"font{index}", file_name=f"fonts/{font.file_name}",
+                                      media_type="font/otf", content=font.data))
+        self._a11y_metadata(eb)
+        eb.add_item(epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
+                                  content=style_file(config, "epub.css").read_bytes()))
+        for index, image in enumerate(book.images.values(), 1):
+            eb.add_item(epub.EpubItem(uid=f"img{index}", file_name=f"images/{image.name}",
+                                      media_type=image.media_type, content=image.source.read_bytes()))
+        spine = []
+        for doc in documents:
+            item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
+            if doc is nav:
+                item.properties = ["nav"]
+            eb.add_item(item)
+            spine.append(item)
+        eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
+                                  content=self.ncx()))
+        eb.spine = spine
+
+        target = self.output_path(outdir)
+        with atomic_output(target) as tmp:
+            options = {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": False,
+                       "mtime": book.build_date, "raise_exceptions": True}
+            raw = io.BytesIO()
+            epub.write_epub(raw, eb, options)
+            tmp.write_bytes(repack(raw.getvalue(), book.build_date, config.language))
+        return target
+
+    def _metadata(self, eb) -> None:  # type: ignore[no-untyped-def]
+        from ebooklib import epub
+
+        book, config = self.book, self.book.config
         eb.set_identifier(book.identifier)
         eb.set_title(config.title)
         eb.set_language(config.language)
@@ -198,88 +322,77 @@ class EpubBuilder(Builder):
         if config.isbn and book.identifier != f"urn:isbn:{config.isbn}":
             eb.add_metadata("DC", "source", f"urn:isbn:{config.isbn}")
 
-        css = epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
-                            content=style_file(config, "epub.css").read_bytes())
-        eb.add_item(css)
-        for index, image in enumerate(book.images.values(), 1):
-            eb.add_item(epub.EpubItem(uid=f"img{index}", file_name=f"images/{image.name}",
-                                      media_type=image.media_type, content=image.source.read_bytes()))
+    def _a11y_metadata(self, eb) -> None:  # type: ignore[no-untyped-def]
+        """EPUB Accessibility 1.1 metadata that states only what this book really offers."""
+        images = [img for chapter in self.book.chapters for img in chapter.body.iter("img")]
+        described = all((img.get("alt") or "").strip() for img in images)
+        features = ["structuralNavigation", "tableOfContents", "readingOrder"]
+        if images and described:
+            features.append("alternativeText")
+        if self.pages:
+            features += ["pageNavigation", "printPageNumbers"]
+        values = [("schema:accessMode", "textual")]
+        if images:
+            values.append(("schema:accessMode", "visual"))
+        values.append(("schema:accessModeSufficient", "textual" if described else "textual,visual"))
+        values += [("schema:accessibilityFeature", feature) for feature in features]
+        values.append(("schema:accessibilityHazard", "none"))
+        summary = ["This publication has a table of contents, headings, landmarks and a logical reading order."]
+        if images:
+            summary.append("Every image has a text description." if described else "Some images have no text description.")
+        if self.pages:
+            summary.append("The page numbers of the print edition are marked in the text and listed for navigation.")
+        values.append(("schema:accessibilitySummary", " ".join(summary)))
+        # The rest of WCAG 2.2 AA holds by construction (semantics, language, navigation,
+        # contrast); text alternatives are the one part only the author can supply.
+        if described:
+            values.append(("dcterms:conformsTo", CONFORMS_TO))
+        if self.pages:
+            config = self.book.config
+            source = f"urn:isbn:{config.isbn}" if config.isbn else "the print edition typeset by bookmaker from the same sources"
+            values.append(("pageBreakSource", source))
+        for prop, value in values:
+            eb.add_metadata(None, "meta", value, {"property": prop})
 
-        spine: list[epub.EpubItem] = []
-        landmarks: list[tuple[str, str, str]] = []
-        if config.cover:
-            spine.append(self._add_cover(eb, config.cover, landmarks))
-        front_pages = self._front_pages()
-        for uid, name, title, content, matter in front_pages:
-            item = epub.EpubItem(uid=uid, file_name=f"text/{name}", media_type=XHTML_MEDIA,
-                                 content=self.page(title, content, matter))
-            eb.add_item(item)
-            spine.append(item)
-        landmarks.append(("toc", "nav.xhtml#toc", "Contents"))
-        chapter_items = []
-        for chapter in book.chapters:
-            item = epub.EpubItem(uid=f"ch-{chapter.id}", file_name=self.file_name(chapter.id),
-                                 media_type=XHTML_MEDIA, content=self.chapter_xhtml(chapter))
-            eb.add_item(item)
-            chapter_items.append((chapter, item))
-        # The printed contents come after dedication and epigraph (Chicago 1.4).
-        for chapter, item in chapter_items:
-            if chapter.kind in ("dedication", "epigraph"):
-                spine.append(item)
-        first_body = next((c for c in book.chapters if c.matter == "body"), book.chapters[0])
-        landmarks.append(("bodymatter", f"text/{first_body.id}.xhtml", "Start of content"))
-
-        nav = epub.EpubItem(uid="nav", file_name="nav.xhtml", media_type=XHTML_MEDIA,
-                            content=self.nav_xhtml([], landmarks))
-        nav.properties = ["nav"]
-        eb.add_item(nav)
-        spine.append(nav)
-        spine.extend(item for chapter, item in chapter_items if chapter.kind not in ("dedication", "epigraph"))
-        eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
-                                  content=self.ncx([])))
-        eb.spine = spine
-
-        target = self.output_path(outdir)
-        with atomic_output(target) as tmp:
-            options = {"epub3_pages": False, "epub3_landmark": False, "epub2_guide": False,
-                       "mtime": book.build_date, "raise_exceptions": True}
-            raw = io.BytesIO()
-            epub.write_epub(raw, eb, options)
-            tmp.write_bytes(repack(raw.getvalue(), book.build_date, config.language))
-        return target
-
-    def _front_pages(self) -> list[tuple[str, str, str, str, str]]:
+    def _front_docs(self) -> list[Document]:
         config = self.book.config
         year = (config.date or self.book.build_date.date().isoformat())[:4]
         title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=ROLE_LABELS)
         copyright_page = self.env.get_template("copyright.xhtml.j2").render(config=config, year=year)
+        # The print edition's half-title has no ebook page; its folio is marked with the title page.
+        title_breaks = self.breaks_at(["half-title", "title-page"], "text/titlepage.xhtml")
+        copyright_breaks = self.breaks_at(["copyright-page"], "text/copyright.xhtml")
         return [
-            ("titlepage", "titlepage.xhtml", config.title, title_page, "frontmatter"),
-            ("copyright", "copyright.xhtml", "Copyright", copyright_page, "frontmatter"),
+            Document("titlepage", "text/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
+            Document("copyright", "text/copyright.xhtml", "Copyright", copyright_breaks + copyright_page, "frontmatter"),
         ]
 
-    def _add_cover(self, eb, cover: Path, landmarks: list[tuple[str, str, str]]):  # type: ignore[no-untyped-def]
+    def _cover(self, eb) -> Document:  # type: ignore[no-untyped-def]
+        """Add the cover image (the author's, or a generated one); return the linear page that shows it."""
         from ebooklib import epub
 
-        from bookmaker.transforms import read_image
+        config = self.book.config
+        if config.cover:
+            from bookmaker.transforms import read_image
 
-        image = read_image(cover, self.book.config.path, None, cover.name)
-        name = f"cover{cover.suffix.lower()}"
-        item = epub.EpubItem(uid="cover-image", file_name=f"images/{name}", media_type=image.media_type,
-                             content=cover.read_bytes())
+            image = read_image(config.cover, config.path, None, config.cover.name)
+            media_type, data, name = image.media_type, config.cover.read_bytes(), f"cover{config.cover.suffix.lower()}"
+            alt = f"Cover of {config.title}"
+        else:
+            media_type, data, name = "image/jpeg", generate_cover(config), "cover.jpg"
+            byline = ", ".join(c.name for c in config.creators)
+            alt = f"Cover: {config.title}" + (f", {config.subtitle}" if config.subtitle else "") + (f", by {byline}" if byline else "")
+        # Outside images/, so that it cannot collide with a book image of the same name.
+        item = epub.EpubItem(uid="cover-image", file_name=name, media_type=media_type, content=data)
         item.properties = ["cover-image"]
         eb.add_item(item)
         # EPUB 2 readers (and Kindle) look for this meta.
         eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
         content = (
-            f'<section epub:type="cover" class="cover"><img role="doc-cover" src="../images/{name}" '
-            f'alt="Cover of {escape(self.book.config.title)}"/></section>'
+            f'<section epub:type="cover" class="cover"><img role="doc-cover" src="../{name}" '
+            f'alt="{escape(alt)}"/></section>'
         )
-        page = epub.EpubItem(uid="cover", file_name="text/cover.xhtml", media_type=XHTML_MEDIA,
-                             content=self.page("Cover", content, "cover", "cover-page"))
-        eb.add_item(page)
-        landmarks.append(("cover", "text/cover.xhtml", "Cover"))
-        return page
+        return Document("cover", "text/cover.xhtml", "Cover", content, "cover", "cover-page")
 
 
 def toc_label(chapter: Chapter) -> str:
