@@ -48,7 +48,11 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
         require_inside(path, config.root, "chapter", path, None)
         check_chapter_size(path, config.limits.max_chapter_bytes)
     taken: set[str] = set()
-    chapters = [read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)) for path in sources]
+    chapters = []
+    for done, path in enumerate(sources, 1):
+        # 'progress' feeds the progress line on a terminal (bookmaker.terminal); DEBUG keeps -v quiet.
+        logger.debug("Reading %s", path.name, extra={"progress": (done, len(sources))})
+        chapters.append(read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)))
     book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
     book.identifier = derive_identifier(book)
     number_chapters(book)
