@@ -2,39 +2,112 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bookmaker import __version__
-from bookmaker.errors import EXIT_UNEXPECTED, BookmakerError, StrictModeError, display_path
+from bookmaker.errors import (
+    EXIT_CONFIG,
+    EXIT_MANUSCRIPT,
+    EXIT_STRICT,
+    EXIT_UNEXPECTED,
+    BookmakerError,
+    StrictModeError,
+    display_path,
+)
 from bookmaker.log import WarningCounter, logger
+from bookmaker.terminal import ProgressLine, use_color, wants_progress
 
 
 class _Formatter(logging.Formatter):
+    def __init__(self, color: bool) -> None:
+        super().__init__()
+        self.color = color
+
     def format(self, record: logging.LogRecord) -> str:
         if record.levelno >= logging.WARNING:
-            return f"warning: {record.getMessage()}"
+            return f"{click.style('warning:', fg='yellow', bold=True) if self.color else 'warning:'} {record.getMessage()}"
         return record.getMessage()
 
 
-def _setup_logging(verbose: int, quiet: bool) -> WarningCounter:
+def _setup_logging(verbose: int, quiet: bool, progress: bool = False) -> WarningCounter:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
+    handler.setFormatter(_Formatter(use_color(sys.stderr)))
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    logger.handlers[:] = [handler]
-    logger.setLevel(min(level, logging.WARNING))
     handler.setLevel(level)
     counter = WarningCounter()
-    logger.addHandler(counter)
+    handlers: list[logging.Handler] = [handler, counter]
+    logger.setLevel(min(level, logging.WARNING))
+    progress_logger = logging.getLogger("weasyprint.progress")
+    progress_logger.handlers[:] = []
+    # -v already prints each stage as a line; a progress line on top would garble it.
+    if progress and not quiet and not verbose and wants_progress(sys.stderr):
+        line = ProgressLine(sys.stderr)
+        handlers.insert(0, line)
+        logger.setLevel(logging.DEBUG)
+        progress_logger.setLevel(logging.INFO)
+        progress_logger.addHandler(line)
+        progress_logger.propagate = False
+    logger.handlers[:] = handlers
     logger.propagate = False
     # WeasyPrint logs every CSS it does not support; only its errors concern the author.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     return counter
+
+
+def _clear_progress() -> None:
+    for handler in logger.handlers:
+        if isinstance(handler, ProgressLine):
+            handler.clear()
+
+
+def _error(message: str) -> None:
+    label = click.style("error:", fg="red", bold=True) if use_color(sys.stderr) else "error:"
+    click.echo(f"{label} {message}", err=True)
+
+
+def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn expected errors into one line and their exit code; unexpected ones into a short report."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BookmakerError as exc:
+            _clear_progress()
+            _error(str(exc))
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            _clear_progress()
+            _error("interrupted; previous outputs were left untouched")
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
+            _clear_progress()
+            if kwargs.get("debug"):
+                traceback.print_exc()
+            _error(f"unexpected {exc.__class__.__name__}: {exc} (run with --debug for a traceback)")
+            sys.exit(EXIT_UNEXPECTED)
+
+    return run
+
+
+def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-v, -q and --debug, the same for every subcommand."""
+    command = click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")(command)
+    command = click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")(command)
+    return click.option("-v", "--verbose", count=True, help="Show each stage (-vv for debug output).")(command)
+
+
+_MANUSCRIPT = click.argument("manuscript", default="manuscript", type=click.Path(path_type=Path))
 
 
 def _parse_formats(value: str) -> tuple[str, ...]:
@@ -50,45 +123,210 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bookmaker")
 def main() -> None:
-    """bookmaker: Markdown chapters in, a print-ready PDF and an EPUB 3 out."""
+    """bookmaker: Markdown chapters in, a print-ready PDF and an EPUB 3 out.
+
+    \b
+    Start a book, write with a live preview, check it, build it:
+      bookmaker new my-book && cd my-book
+      bookmaker preview
+      bookmaker check
+      bookmaker build
+    """
 
 
 @main.command()
-@click.argument("manuscript", default="manuscript", type=click.Path(path_type=Path))
+@_MANUSCRIPT
 @click.option("-o", "--output", "outdir", default="build", type=click.Path(path_type=Path), help="Output folder (default: build/).")
 @click.option("--format", "formats", default="pdf,epub", help="Formats to build: pdf, epub or pdf,epub.")
 @click.option("--strict", is_flag=True, help="Fail (exit 6) if any warning was reported.")
-@click.option("-v", "--verbose", count=True, help="Show progress (-vv for debug output).")
-@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
-@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
-def build(manuscript: Path, outdir: Path, formats: str, strict: bool, verbose: int, quiet: bool, debug: bool) -> None:
+@click.option("--watch", is_flag=True, help="Build again each time a manuscript or style file is saved (Ctrl-C stops).")
+@_output_options
+def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: bool, verbose: int, quiet: bool, debug: bool) -> None:
     """Build the book in MANUSCRIPT (default: manuscript/) into OUT (default: build/).
 
     \b
     Example:
       bookmaker build manuscript -o build --format pdf,epub
+      bookmaker build --format epub --watch
     """
-    counter = _setup_logging(verbose, quiet)
     selected = _parse_formats(formats)
-    try:
-        from bookmaker.pipeline import build as run_build
+    if not watch:
+        _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug)
+        return
+    from bookmaker.watch import iter_changes, watched_folders
 
-        result = run_build(manuscript, outdir, selected)
-        if strict and counter.messages:
-            raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode")
-    except BookmakerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("error: interrupted; previous outputs were left untouched", err=True)
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
-        if debug:
-            traceback.print_exc()
-        click.echo(f"error: unexpected {exc.__class__.__name__}: {exc} (run with --debug for a traceback)", err=True)
-        sys.exit(EXIT_UNEXPECTED)
+    def attempt() -> None:
+        try:
+            _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug)
+        except SystemExit as exit_:
+            if exit_.code == 130:
+                raise
+            # Any other failure was printed; keep watching for the fix.
+
+    attempt()
+    click.echo(f"watching {display_path(manuscript)} for changes (Ctrl-C stops)", err=True)
+    for changed in iter_changes(watched_folders(manuscript), ignore=[outdir]):
+        if not quiet:
+            names = ", ".join(sorted(display_path(p) for p in changed))
+            click.echo(f"changed: {names}", err=True)
+        attempt()
+
+
+def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict: bool, verbose: int, quiet: bool, debug: bool = False) -> None:
+    from bookmaker.pipeline import build as run_build
+
+    counter = _setup_logging(verbose, quiet, progress=True)
+    result = run_build(manuscript, outdir, formats)
+    _clear_progress()
+    if strict and counter.messages:
+        raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode")
     if not quiet:
         for fmt, path in result.outputs.items():
             extra = f" ({result.pages} pages)" if fmt == "pdf" and result.pages else ""
             click.echo(f"wrote {display_path(path)}{extra}")
         click.echo(f"done in {result.seconds:.1f} s")
+
+
+@main.command()
+@_MANUSCRIPT
+@click.option("--strict", is_flag=True, help="Fail (exit 6) on warnings too, not only on errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="text (file:line: severity: CODE message) or json.")
+@click.option("--outputs", is_flag=True, help="Also build the EPUB and run EPUBCheck on it (needs Java).")
+@_output_options
+@_guarded
+def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, verbose: int, quiet: bool, debug: bool) -> None:
+    """Check MANUSCRIPT for problems without building the PDF.
+
+    Every finding has a stable code (BM101, ...), a severity and the file:line to
+    fix. Exit status: 0 when nothing is wrong (warnings allowed unless --strict),
+    3 for errors in book.yaml or front matter, 4 for other errors, 6 for warnings
+    with --strict.
+
+    \b
+    Example:
+      bookmaker check manuscript --strict
+      bookmaker check --format json --outputs > findings.json
+    """
+    from bookmaker.lint import ERROR, WARNING, check_manuscript, count
+
+    _setup_logging(verbose, quiet)
+    findings = check_manuscript(manuscript, outputs=outputs)
+    errors, warnings = count(findings, ERROR), count(findings, WARNING)
+    if fmt == "json":
+        click.echo(json.dumps({"findings": [f.as_dict() for f in findings], "errors": errors, "warnings": warnings}, indent=2, ensure_ascii=False))
+    else:
+        color = use_color(sys.stdout)
+        for f in findings:
+            if quiet and f.severity != ERROR and not strict:
+                continue
+            severity = click.style(f.severity, fg="red" if f.severity == ERROR else "yellow", bold=True) if color else f.severity
+            where = f"{f.location}: " if f.location else ""
+            click.echo(f"{where}{severity}: {f.code} {f.message}")
+        if not quiet:
+            click.echo(_summary(errors, warnings), err=True)
+    if errors:
+        config_only = all(f.code in ("BM100", "BM103", "BM104") for f in findings if f.severity == ERROR)
+        sys.exit(EXIT_CONFIG if config_only else EXIT_MANUSCRIPT)
+    if strict and warnings:
+        sys.exit(EXIT_STRICT)
+
+
+def _summary(errors: int, warnings: int) -> str:
+    if not errors and not warnings:
+        return "no problems found"
+    parts = [f"{errors} error{'s' * (errors != 1)}"] if errors else []
+    parts += [f"{warnings} warning{'s' * (warnings != 1)}"] if warnings else []
+    return ", ".join(parts)
+
+
+@main.command()
+@_MANUSCRIPT
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", help="A table (default) or json.")
+@_output_options
+@_guarded
+def stats(manuscript: Path, fmt: str, verbose: int, quiet: bool, debug: bool) -> None:
+    """Count words, notes and figures per chapter; estimate print pages and reading time.
+
+    \b
+    Example:
+      bookmaker stats manuscript
+      bookmaker stats --format json | jq .words
+    """
+    from bookmaker.pipeline import read_book
+    from bookmaker.stats import book_stats, format_table
+
+    _setup_logging(verbose, quiet)
+    # Warnings belong to 'check' and 'build'; here they would only hide the table.
+    logger.setLevel(logging.ERROR)
+    result = book_stats(read_book(manuscript))
+    click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else format_table(result))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", default="Untitled", show_default=True, help="The book's title.")
+@click.option("--author", default="Your Name", show_default=True, help="The author's name.")
+@click.option("--language", default="en", show_default=True, help="The language of the text (en, de, fr, zh-Hans, ...).")
+@click.option("--styles", is_flag=True, help="Also copy the default styles into DIRECTORY/styles to customise them.")
+@_output_options
+@_guarded
+def new(directory: Path, title: str, author: str, language: str, styles: bool, verbose: int, quiet: bool, debug: bool) -> None:
+    """Create a new book project in DIRECTORY (which must not exist or be empty).
+
+    It holds manuscript/book.yaml with every key explained, a dedication and two
+    sample chapters, and builds at once.
+
+    \b
+    Example:
+      bookmaker new my-book --title "My Book" --author "Ann Lee" --styles
+      cd my-book && bookmaker build
+    """
+    from bookmaker.scaffold import create_project
+
+    create_project(directory, title=title, author=author, language=language, styles=styles)
+    if not quiet:
+        click.echo(f"created {display_path(directory)}/")
+        click.echo("next:")
+        click.echo(f"  cd {display_path(directory)}")
+        click.echo("  bookmaker preview    # see the book in a browser while you write")
+        click.echo("  bookmaker build      # write build/*.pdf and build/*.epub")
+
+
+@main.command()
+@_MANUSCRIPT
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port to serve on (default: a free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the web browser.")
+@_output_options
+@_guarded
+def preview(manuscript: Path, port: int, open_browser: bool, verbose: int, quiet: bool, debug: bool) -> None:
+    """Serve the book as web pages on 127.0.0.1 and reload them whenever a file is saved.
+
+    A Markdown or book.yaml error is shown in the page until the file is fixed.
+    Ctrl-C stops the server.
+
+    \b
+    Example:
+      bookmaker preview manuscript --port 8000 --open
+    """
+    import threading
+
+    from bookmaker.errors import OutputError
+    from bookmaker.preview import PreviewServer
+
+    _setup_logging(verbose, quiet)
+    try:
+        server = PreviewServer(manuscript, port).start()
+    except OSError as exc:
+        raise OutputError(f"cannot serve on port {port} ({exc.strerror}); try another --port") from None
+    # The address is printed even with -q: without it the preview is useless.
+    click.echo(server.url if quiet else f"previewing {display_path(manuscript)} at {server.url}  (Ctrl-C stops)")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.close()
+        if not quiet:
+            click.echo("stopped", err=True)

