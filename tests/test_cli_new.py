@@ -1,0 +1,53 @@
+"""``bookmaker new``: a project that builds at once and whose EPUB passes EPUBCheck."""
+
+from __future__ import annotations
+
+import yaml
+
+from bookmaker.config import KNOWN_KEYS, PDF_KEYS
+from conftest import epubcheck_messages, run_cli
+
+
+def test_new_project_checks_clean_builds_and_passes_epubcheck(tmp_path):
+    result = run_cli("new", "my-book", "--title", "My: \"Book\"", "--author", "Ann Lee", "--styles", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "created my-book/" in result.stdout and "bookmaker preview" in result.stdout
+    project = tmp_path / "my-book"
+    assert sorted(p.name for p in (project / "manuscript").iterdir()) == [
+        "00-dedication.md", "01-first-chapter.md", "02-second-chapter.md", "book.yaml",
+    ]
+    assert (project / "styles" / "print.css").is_file() and (project / "styles" / "fonts").is_dir()
+    assert (project / ".gitignore").read_text() == "build/\n"
+
+    # check --outputs builds the EPUB and runs the real EPUBCheck on it.
+    check = run_cli("check", "--outputs", cwd=project, env={"SOURCE_DATE_EPOCH": "1780000000"})
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == "" and check.stderr.strip() == "no problems found"
+
+    build = run_cli("build", cwd=project, env={"SOURCE_DATE_EPOCH": "1780000000"})
+    assert build.returncode == 0, build.stderr
+    assert build.stderr == ""  # no warnings, and no progress line when piped
+    assert "wrote build/my-book.pdf" in build.stdout and "wrote build/my-book.epub" in build.stdout
+    assert epubcheck_messages(project / "build" / "my-book.epub") == []
+
+
+def test_book_yaml_explains_every_key_and_parses(tmp_path):
+    assert run_cli("new", "b", "--language", "de", cwd=tmp_path).returncode == 0
+    text = (tmp_path / "b" / "manuscript" / "book.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text) == {"title": "Untitled", "author": "Your Name", "language": "de"}
+    for key in KNOWN_KEYS:
+        assert f"\n# {key}:" in text or f"\n{key}:" in text, key
+    for key in PDF_KEYS:
+        assert f"#   {key}:" in text, key
+
+
+def test_new_refuses_a_non_empty_folder(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run_cli("new", "taken", cwd=tmp_path)
+    assert result.returncode == 5
+    assert result.stderr == "error: 'taken' already exists and is not empty; choose a new folder name\n"
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+    assert not (tmp_path / "taken" / "manuscript").exists()
+    (tmp_path / "empty").mkdir()
+    assert run_cli("new", "empty", cwd=tmp_path).returncode == 0
