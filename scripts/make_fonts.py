@@ -33,7 +33,10 @@ NOTO_DIR = Path("/usr/share/fonts/opentype/noto")
 DOC_DIR = Path("/usr/share/doc")
 
 # Debian ships EB Garamond 0.016: there is no Bold Italic and no SemiBold, and
-# the Bold covers only ASCII and Latin-1 symbols (no accented letters).
+# the Bold is an unfinished draft covering only ASCII and Latin-1 symbols (no
+# accented letters, curly quotes or dashes).  Fontconfig therefore does not
+# count it as supporting English, and for lang="en" text WeasyPrint picks the
+# Regular over it: see styles/fonts/README.md.
 EBGARAMOND_FACES: dict[str, str] = {
     "EBGaramond12-Regular.otf": "EBGaramond-Regular.otf",
     "EBGaramond12-Italic.otf": "EBGaramond-Italic.otf",
@@ -43,13 +46,17 @@ EBGARAMOND_FACES: dict[str, str] = {
 CJK_FAMILY = "Noto Serif CJK SC"
 
 # Layout features kept in the CJK subset: horizontal text only (no 'vert',
-# 'vrt2', 'vkrn'...).  'locl' is dropped on purpose: in the SC face it only
-# switches to Japanese, Korean and Traditional Chinese glyph shapes, which
-# would double the file size (about 5,500 more glyphs) for no use here.
+# 'vrt2', 'vkrn'...).  'locl' is kept for Simplified Chinese (it picks e.g. the
+# CJK em dash and quotes under the ZHS language system).
 CJK_FEATURES: list[str] = [
     "calt", "ccmp", "fwid", "halt", "hwid", "kern", "liga",
-    "mark", "mkmk", "palt", "pwid",
+    "locl", "mark", "mkmk", "palt", "pwid",
 ]
+
+# OpenType language systems removed before subsetting: through 'locl' they
+# would pull in the Japanese, Korean and Traditional Chinese glyph shapes
+# (about 5,500 glyphs, 2 MB per file), useless in a GB2312 SC font.
+CJK_DROPPED_LANGSYS: frozenset[str] = frozenset({"JAN ", "KOR ", "ZHT ", "ZHH "})
 
 # Every file must contain all of these, or the script fails.
 CJK_PROBE = "雷军小米金山武汉仙桃湖北"
@@ -107,10 +114,44 @@ def find_font_number(collection: Path, family: str) -> int:
     raise LookupError(f"{family!r} not found in {collection}")
 
 
+def drop_language_systems(font: TTFont, tags: frozenset[str]) -> None:
+    """Remove the GSUB/GPOS language systems whose tag is in ``tags``."""
+    for table_tag in ("GSUB", "GPOS"):
+        if table_tag not in font:
+            continue
+        for script_record in font[table_tag].table.ScriptList.ScriptRecord:
+            script = script_record.Script
+            script.LangSysRecord = [
+                record for record in script.LangSysRecord
+                if record.LangSysTag not in tags
+            ]
+            script.LangSysCount = len(script.LangSysRecord)
+
+
+def rename_cff(font: TTFont) -> None:
+    """Give the CFF table the face's own names.
+
+    All faces of a Noto CJK collection share one CFF table, named after the
+    Japanese face (``NotoSerifCJKjp-Regular``); use name IDs 6, 4 and 1 instead.
+    """
+    name = font["name"]
+    postscript_name = name.getDebugName(6)
+    cff = font["CFF "].cff
+    old_name = cff.fontNames[0]
+    top = cff.topDictIndex[0]
+    cff.fontNames = [postscript_name]
+    top.FullName = name.getDebugName(4)
+    top.FamilyName = name.getDebugName(1)
+    for font_dict in getattr(top, "FDArray", []):
+        if font_dict.FontName.startswith(old_name):
+            font_dict.FontName = postscript_name + font_dict.FontName[len(old_name):]
+
+
 def subset_cjk(source: Path, family: str, output: Path) -> None:
     """Extract ``family`` from the collection ``source`` and subset it to ``output``."""
     number = find_font_number(source, family)
     font = TTFont(str(source), fontNumber=number, recalcTimestamp=False)
+    drop_language_systems(font, CJK_DROPPED_LANGSYS)
     options = subset.Options()
     options.layout_features = CJK_FEATURES
     options.name_IDs = ["*"]  # keep copyright, trademark and licence records
@@ -119,6 +160,7 @@ def subset_cjk(source: Path, family: str, output: Path) -> None:
     subsetter = subset.Subsetter(options=options)
     subsetter.populate(unicodes=cjk_codepoints())
     subsetter.subset(font)
+    rename_cff(font)
     font.save(str(output))
     font.close()
     check_cjk(output)

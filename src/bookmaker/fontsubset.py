@@ -20,7 +20,8 @@ BODY_FAMILY = "EB Garamond"
 BODY_FONTS = (
     ("EBGaramond-Regular.otf", "normal", "normal"),
     ("EBGaramond-Italic.otf", "italic", "normal"),
-    ("EBGaramond-Bold.otf", "normal", "bold"),
+    ("EBGaramond-Bold.ttf", "normal", "bold"),
+    ("EBGaramond-BoldItalic.ttf", "italic", "bold"),
 )
 
 
