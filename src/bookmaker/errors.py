@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 # Exit codes are part of the user contract (README, "Exit codes").
@@ -78,7 +79,9 @@ def format_location(path: Path | str | None, line: int | None, message: str) -> 
 def display_path(path: Path | str) -> str:
     """Show a path relative to the working directory when it lies below it."""
     p = Path(path)
-    try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(p)
+    # abspath, not resolve(): a symlinked chapter is named by its own name, not its target's.
+    absolute = Path(os.path.abspath(p))
+    for base in (Path.cwd(), Path.cwd().resolve()):
+        if absolute.is_relative_to(base):
+            return str(absolute.relative_to(base))
+    return str(p)

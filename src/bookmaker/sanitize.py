@@ -18,10 +18,13 @@ REMOVED_ELEMENTS = frozenset(
 )
 #: Attributes that may hold a URL a reader or renderer follows.
 URL_ATTRIBUTES = frozenset("href src action formaction data poster background cite xlink:href lowsrc dynsrc".split())
+#: Attributes that make a reader or renderer load a resource (not links, which are only followed).
+RESOURCE_ATTRIBUTES = frozenset("src srcset poster data background lowsrc dynsrc".split())
 #: URL schemes that run code when followed.
 SCRIPT_SCHEMES = ("javascript:", "vbscript:", "livescript:", "data:text/html")
 #: Control characters and spaces that browsers skip inside a scheme ("java\tscript:").
 _SKIPPED_IN_SCHEME = re.compile(r"[\x00-\x20]+")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 class _Locator:
@@ -31,20 +34,29 @@ class _Locator:
         self.text = text.lower()
         self.after: dict[str, int] = {}
 
-    def line(self, needle: str) -> int | None:
-        needle = needle.lower()
-        index = self.text.find(needle, self.after.get(needle, 0))
-        if index < 0:
-            index = self.text.find(needle)
-        if index < 0:
-            return None
-        self.after[needle] = index + 1
-        return self.text.count("\n", 0, index) + 1
+    def line(self, *needles: str) -> int | None:
+        """The line of the next occurrence of the first needle found (later needles are fallbacks)."""
+        for needle in (n.lower() for n in needles if n):
+            index = self.text.find(needle, self.after.get(needle, 0))
+            if index < 0:
+                index = self.text.find(needle)
+            if index >= 0:
+                self.after[needle] = index + 1
+                return self.text.count("\n", 0, index) + 1
+        return None
 
 
 def is_script_url(value: str) -> bool:
     """Whether a URL runs code when followed (``javascript:``, ``vbscript:``, an HTML ``data:`` URL)."""
     return _SKIPPED_IN_SCHEME.sub("", value).lower().startswith(SCRIPT_SCHEMES)
+
+
+def is_outside_url(value: str) -> bool:
+    """Whether a resource URL names something outside the manuscript: another host, or any absolute file path."""
+    value = value.strip()
+    if value.lower().startswith("data:"):
+        return False  # self-contained
+    return bool(_SCHEME.match(value)) or value.startswith(("//", "/"))
 
 
 def sanitize_html(body: etree._Element, source: Path, text: str) -> None:
@@ -66,7 +78,17 @@ def sanitize_html(body: etree._Element, source: Path, text: str) -> None:
                 warn(f"removed the '{lname}' attribute of <{tag}>: books carry no scripts", source, where.line(f"{lname}="))
                 del el.attrib[name]
             elif lname in URL_ATTRIBUTES and is_script_url(value):
-                warn(f"removed a '{value.strip()[:40]}' URL from <{tag}>: books carry no scripts", source, where.line(value.strip()[:20]))
+                # The parser decoded entities, so the source may spell the URL differently: fall back to the attribute.
+                shown = " ".join(value.split())[:40]
+                warn(f"removed a '{shown}' URL from <{tag}>: books carry no scripts", source, where.line(value.strip(), f"{lname}="))
+                del el.attrib[name]
+            elif lname in URL_ATTRIBUTES and tag != "img" and value.strip().lower().startswith("file:"):
+                # EPUB forbids file: URLs (EPUBCheck RSC-030), and such a link works on no reader's machine.
+                warn(f"removed the link to '{value.strip()[:60]}': a file on this computer is not part of the book", source, where.line(value.strip(), f"{lname}="))
+                del el.attrib[name]
+            elif lname in RESOURCE_ATTRIBUTES and tag != "img" and is_outside_url(value):
+                # <img> is checked by transforms.collect_images, which fails with a clear error instead.
+                warn(f"removed '{value.strip()[:60]}' from <{tag}>: a book loads nothing from outside the manuscript", source, where.line(value.strip(), f"{lname}="))
                 del el.attrib[name]
             elif lname == "rel" and "attachment" in value.lower().split():
                 # WeasyPrint embeds rel=attachment targets into the PDF (GHSA-35jj-wx47-4w8r).
