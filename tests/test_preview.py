@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -129,3 +130,23 @@ def test_cli_prints_the_url_and_serves(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_a_real_browser_reloads_after_a_save(server, tmp_path):
+    # No driver needed: the server's request log shows the page being fetched again.
+    browser = subprocess.Popen(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
+         f"--user-data-dir={tmp_path / 'profile'}", server.url + "one.html"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        requests = server.site.requests
+        wait_for(lambda: "/__reload" in requests, timeout=60)
+        loads = requests.count("/one.html")
+        (server.site.manuscript / "01-one.md").write_text("# One\n\nEdited in the browser test.\n", encoding="utf-8")
+        assert wait_for(lambda: requests.count("/one.html") > loads, timeout=10) < 1.0
+        assert "Edited in the browser test." in fetch(server.url + "one.html")[1]
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)

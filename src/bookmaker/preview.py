@@ -83,6 +83,8 @@ class PreviewSite:
         self.rendered: dict[str, tuple[str, list[tuple[Note, str]]]] = {}
         #: Chapter ids in the order they were rendered (tests read it to see what was redone).
         self.render_log: list[str] = []
+        #: Paths requested so far, in order (tests see a browser's reload in it).
+        self.requests: list[str] = []
         self.version = 0
         self.changed = threading.Condition()
         self.lock = threading.RLock()
@@ -254,6 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
         parts = urlsplit(self.path)
+        self.site.requests.append(parts.path)
         if parts.path == "/__reload":
             since = int(parse_qs(parts.query).get("since", ["0"])[0] or 0)
             version = self.site.wait_for_change(since)
