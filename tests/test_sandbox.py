@@ -334,6 +334,7 @@ def test_hostile_book_strict_fails(hostile: dict[str, object], tmp_path: Path) -
     # Byte-identical to the EPUB that EPUBCheck accepted (the EPUB carries the PDF's page breaks, so both are built).
     out: Path = hostile["out"]  # type: ignore[assignment]
     assert (tmp_path / "out" / "hostile.epub").read_bytes() == (out / "hostile.epub").read_bytes()
+    assert (tmp_path / "out" / "hostile.pdf").read_bytes() == (out / "hostile.pdf").read_bytes()
 
 
 def test_allowed_host_is_fetched(server: tuple[str, list[str]], tmp_path: Path) -> None:
