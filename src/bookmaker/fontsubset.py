@@ -4,25 +4,28 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from fontTools import subset
-from fontTools.ttLib import TTFont
 
 from bookmaker.cover import font_path
 
-#: The CJK fallback. Its @font-face is limited to these ranges so that Latin text keeps the
-#: reader's (or the embedded) body face; the subset holds nothing else anyway.
+#: The CJK fallback. It comes after the body face in the font stack and holds only CJK
+#: characters, so Latin text keeps the reader's (or the embedded) face.  No unicode-range:
+#: MuPDF's CSS parser rejects ranges such as U+F900-FAFF and then drops the whole stylesheet.
 CJK_FONT = "NotoSerifSC-Regular-GB2312.otf"
-CJK_FAMILY = "Noto Serif SC"
-CJK_RANGES = "U+2E80-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
+#: Our own family names, so that a system copy of the same font can never stand in
+#: (styles/fonts/README.md).
+CJK_FAMILY = "bookmaker CJK"
+BODY_FAMILY = "bookmaker Serif"
 #: The body face embedded with ``epub: {embed_fonts: true}``: (file, font-style, font-weight).
-BODY_FAMILY = "EB Garamond"
 BODY_FONTS = (
     ("EBGaramond-Regular.otf", "normal", "normal"),
     ("EBGaramond-Italic.otf", "italic", "normal"),
     ("EBGaramond-Bold.ttf", "normal", "bold"),
     ("EBGaramond-BoldItalic.ttf", "italic", "bold"),
 )
+MEDIA_TYPES = {".otf": "font/otf", ".ttf": "font/ttf"}
 
 
 @dataclass
@@ -32,11 +35,28 @@ class EmbeddedFont:
     file_name: str
     data: bytes
     rule: str
+    cjk: bool = False
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[Path(self.file_name).suffix]
+
+
+#: Unicode blocks the CJK subset serves: radicals, CJK punctuation, kana, ideographs
+#: (with extensions), compatibility ideographs, vertical and full-width forms.
+CJK_BLOCKS = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE10, 0xFE1F), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x3FFFF))
+
+
+def subset_name(name: str) -> str:
+    """``EBGaramond-Bold.ttf`` -> ``EBGaramond-Bold-subset.ttf``."""
+    path = Path(name)
+    return f"{path.stem}-subset{path.suffix}"
 
 
 def is_cjk(ch: str) -> bool:
-    """Characters from CJK Radicals (U+2E80) up: ideographs, kana, CJK and full-width punctuation."""
-    return ord(ch) >= 0x2E80
+    """Whether ``ch`` is a character the CJK fallback font is there for."""
+    code = ord(ch)
+    return any(low <= code <= high for low, high in CJK_BLOCKS)
 
 
 def subset_font(name: str, chars: set[str]) -> bytes | None:
@@ -71,32 +91,25 @@ def epub_fonts(text: str, embed_body: bool) -> list[EmbeddedFont]:
         for name, style, weight in BODY_FONTS:
             data = subset_font(name, latin)
             if data:
-                file_name = name.replace(".otf", "-subset.otf")
+                file_name = subset_name(name)
                 rule = (f'@font-face {{ font-family: "{BODY_FAMILY}"; font-style: {style}; font-weight: {weight}; '
                         f'src: url("../fonts/{file_name}"); }}')
                 fonts.append(EmbeddedFont(file_name, data, rule))
     data = subset_font(CJK_FONT, cjk) if cjk else None
     if data:
-        file_name = CJK_FONT.replace(".otf", "-subset.otf")
-        rule = (f'@font-face {{ font-family: "{CJK_FAMILY}"; src: url("../fonts/{file_name}"); '
-                f"unicode-range: {CJK_RANGES}; }}")
-        fonts.append(EmbeddedFont(file_name, data, rule))
+        file_name = subset_name(CJK_FONT)
+        rule = f'@font-face {{ font-family: "{CJK_FAMILY}"; src: url("../fonts/{file_name}"); }}'
+        fonts.append(EmbeddedFont(file_name, data, rule, cjk=True))
     return fonts
 
 
-def fonts_css(fonts: list[EmbeddedFont], embed_body: bool) -> str:
-    """The stylesheet that declares the embedded fonts and puts them in the body's font stack."""
-    families = ([f'"{BODY_FAMILY}"'] if embed_body else []) + [f'"{CJK_FAMILY}"'] * any(
-        CJK_FONT.replace(".otf", "") in f.file_name for f in fonts
-    )
-    rules = [f.rule for f in fonts]
-    if families:
-        rules.append(f"body {{ font-family: {', '.join(families)}, serif; }}")
-    return "\n".join(rules) + "\n"
+def fonts_css(fonts: list[EmbeddedFont]) -> str:
+    """The stylesheet that declares the embedded fonts and puts them in the body's font stack.
 
-
-def covered_by(name: str, text: str) -> set[str]:
-    """The characters of ``text`` that the font file ``name`` (a bundled font) maps."""
-    with TTFont(font_path(name), lazy=True) as font:
-        cmap = font.getBestCmap()
-    return {ch for ch in text if ord(ch) in cmap}
+    Fallback is per character and goes on past a generic family, so ``serif, "CJK"`` keeps
+    the reader's serif for Latin text and takes Chinese from the subset.
+    """
+    body = [f'"{BODY_FAMILY}"'] if any(not f.cjk for f in fonts) else ["serif"]
+    cjk = [f'"{CJK_FAMILY}"'] if any(f.cjk for f in fonts) else []
+    stack = body + cjk + (["serif"] if body != ["serif"] else [])
+    return "\n".join([f.rule for f in fonts] + [f"body {{ font-family: {', '.join(stack)}; }}"]) + "\n"

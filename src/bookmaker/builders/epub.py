@@ -263,10 +263,10 @@ class EpubBuilder(Builder):
             # Before the theme, so that a theme's own font-family wins.
             self.stylesheets = ["css/fonts.css", "css/epub.css"]
             eb.add_item(epub.EpubItem(uid="fonts-css", file_name="css/fonts.css", media_type="text/css",
-                                      content=fonts_css(fonts, config.epub.embed_fonts).encode("utf-8")))
+                                      content=fonts_css(fonts).encode("utf-8")))
         for index, font in enumerate(fonts, 1):
             eb.add_item(epub.EpubItem(uid=f"font{index}", file_name=f"fonts/{font.file_name}",
-                                      media_type="font/otf", content=font.data))
+                                      media_type=font.media_type, content=font.data))
         self._a11y_metadata(eb)
         eb.add_item(epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
                                   content=style_file(config, "epub.css").read_bytes()))
