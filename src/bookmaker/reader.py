@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bookmaker.config import BookConfig, parse_yaml, text_line_of_offset
-from bookmaker.errors import ConfigError, ManuscriptError
+from bookmaker.errors import ConfigError, ManuscriptError, format_location
 from bookmaker.log import warn
 from bookmaker.markup import render_markdown
 from bookmaker.model import KINDS, Chapter
@@ -57,7 +57,7 @@ def read_source(path: Path) -> Source:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([f"{path}:2: front matter must be a mapping such as 'kind: chapter'"])
+        raise ConfigError([format_location(path, 2, "front matter must be a mapping such as 'kind: chapter'")])
     lines = {k: v + 1 for k, v in getattr(data, "lines", {}).items()}
     body_line = text.count("\n", 0, match.end()) + 1
     # Keep line numbers of the body true to the file by padding with blank lines.
@@ -78,13 +78,13 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
     if not isinstance(kind, str) or kind not in KINDS:
         close = difflib.get_close_matches(str(kind), KINDS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known kinds: {', '.join(KINDS)})"
-        problems.append(f"{path}:{source.lines.get('kind', 1)}: 'kind': unknown kind {kind!r}{hint}")
+        problems.append(format_location(path, source.lines.get("kind", 1), f"'kind': unknown kind {kind!r}{hint}"))
     for key in ("title", "running_head", "id"):
         if key in meta and not isinstance(meta[key], (str, int, float)):
-            problems.append(f"{path}:{source.lines.get(key, 1)}: '{key}': expected a string")
+            problems.append(format_location(path, source.lines.get(key, 1), f"'{key}': expected a string"))
     custom_id = meta.get("id")
     if isinstance(custom_id, str) and not _ID_RE.match(custom_id):
-        problems.append(f"{path}:{source.lines.get('id', 1)}: 'id': must start with a letter and use letters, digits, '-' or '_'")
+        problems.append(format_location(path, source.lines.get("id", 1), "'id': must start with a letter and use letters, digits, '-' or '_'"))
     if problems:
         raise ConfigError(problems)
     if isinstance(custom_id, str):
