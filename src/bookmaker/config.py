@@ -397,8 +397,9 @@ def _relative_path(p: _Problems, data: _LineDict, key: str, must_be_dir: bool = 
     if not must_be_dir and not path.is_file():
         p.add(key, f"file not found: {value}")
         return None
-    if not must_be_dir and not path.is_relative_to(p.path.parent.resolve()):
-        # Files go into the EPUB zip: nothing from outside the project (issue 5).
+    if not path.is_relative_to(p.path.parent.resolve()):
+        # Files go into the EPUB zip, and the styles folder is a root of the PDF's URL fetcher
+        # ('styles: /' would open the whole disk): nothing from outside the project (issue 5).
         p.add(key, f"{value} is outside the manuscript folder (or links out of it); copy it in")
         return None
     return path
