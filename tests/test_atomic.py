@@ -131,3 +131,20 @@ def test_concurrent_builds_do_not_corrupt_each_other(tmp_path: Path) -> None:
         chapter = z.read("EPUB/text/a.xhtml").decode()
     assert ("Alpha edition" in chapter) != ("Bravo edition" in chapter)
     assert epubcheck_messages(epub) == []
+
+
+def test_stale_temporaries_are_removed_recent_ones_kept(tmp_path: Path) -> None:
+    """A build killed during its write leaves a temporary file; a later build removes it once it is old."""
+    from bookmaker.output import STALE_SECONDS, prepare_outdir
+
+    with atomic_output(tmp_path / "book.pdf") as live:
+        live.write_bytes(b"a build still running")
+        stale = tmp_path / ".book.epub.k1ll3d_x.tmp"
+        stale.write_bytes(b"left by kill -9")
+        old = time.time() - STALE_SECONDS - 60
+        os.utime(stale, (old, old))
+        mine = tmp_path / ".notes.tmp"  # not ours: never touched
+        mine.write_bytes(b"the author's")
+        os.utime(mine, (old, old))
+        prepare_outdir(tmp_path)
+        assert live.exists() and not stale.exists() and mine.exists()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bookmaker.errors import OutputError
+
+#: A temporary output (``.<name>.<8 random characters>.tmp``, see atomic_output) older than this
+#: was left by a killed build (SIGKILL, power loss): no running build is that slow.
+STALE_SECONDS = 24 * 3600
+_TEMPORARY_RE = re.compile(r"^\.[^/]+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
 def prepare_outdir(outdir: Path) -> None:
@@ -21,6 +28,20 @@ def prepare_outdir(outdir: Path) -> None:
         raise OutputError(f"cannot create the output folder ({exc.strerror})", outdir) from None
     if not os.access(outdir, os.W_OK):
         raise OutputError("the output folder is not writable", outdir)
+    remove_stale_temporaries(outdir)
+
+
+def remove_stale_temporaries(outdir: Path, now: float | None = None) -> list[Path]:
+    """Delete temporary outputs a killed build left behind; a recent one may belong to a running build."""
+    now = time.time() if now is None else now
+    removed = []
+    for path in outdir.iterdir():
+        if _TEMPORARY_RE.match(path.name) and path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                if now - path.stat().st_mtime > STALE_SECONDS:
+                    path.unlink()
+                    removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
