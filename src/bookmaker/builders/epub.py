@@ -404,7 +404,20 @@ def toc_label(chapter: Chapter) -> str:
     return chapter.title
 
 
+#: HTML elements that have no end tag; every other element is written with one.
+VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
+
+
 def _inner_xml(tree: etree._Element) -> str:
+    """The content of ``tree`` as XHTML source.
+
+    An empty non-void element is written ``<span></span>``, never ``<span/>``: reading
+    systems that parse XHTML with an HTML parser (MuPDF among them) read ``<span/>`` as an
+    open tag and wrap everything after it, which moved figures above chapter headings.
+    """
+    for el in tree.iter():
+        if isinstance(el.tag, str) and el.text is None and not len(el) and el.tag not in VOID_TAGS:
+            el.text = ""
     parts = [escape(tree.text, quote=False)] if tree.text else []
     parts += [etree.tostring(child, encoding="unicode", method="xml") for child in tree]
     return "".join(parts)
