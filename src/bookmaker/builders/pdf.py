@@ -1,23 +1,68 @@
-"""The print edition: one HTML document plus the print stylesheet, laid out by WeasyPrint."""
+"""The print edition: one HTML document plus the print stylesheet, laid out by WeasyPrint.
+
+The layout runs in passes (engine-notes 4 and 5): the gutter depends on the page count,
+so the book is laid out, counted, and laid out again when the count calls for another
+gutter.  The last layout gives the page map (id -> printed folio) that the EPUB's
+page-list uses and the placed size of every image for the low-resolution check.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from lxml import etree, html
 
-from bookmaker import __version__
-from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
+from bookmaker import __version__, weasyfix
+from bookmaker.builders import Builder, inline_note_content
+from bookmaker.config import ROLES
+from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.log import logger, warn
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.sandbox import project_fetcher
+from bookmaker.sandbox import ProjectFetcher
 
-#: Longest running head set in full; longer ones are cut at a word (issue 3: never wrapped).
-RUNNING_HEAD_MAX = 42
+#: An image printing below this resolution at its placed size gets a warning.
+MIN_DPI = 300
+#: Running heads may use this share of the text width; longer ones are shortened (never wrapped).
+RUNNING_HEAD_SHARE = 0.8
+#: Fallback limit in characters when the running head's font cannot be measured.
+RUNNING_HEAD_MAX = 48
+#: Kinds whose first paragraph opens with a drop cap.
+DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
+#: A drop cap needs a paragraph long enough to wrap around it (three lines and more).
+DROPCAP_MIN_CHARS = 180
+#: The most layouts spent on settling the gutter.
+MAX_LAYOUTS = 3
+
+ROLE_LABELS = {
+    "author": "",
+    "editor": "Edited by",
+    "translator": "Translated by",
+    "illustrator": "Illustrated by",
+    "foreword": "Foreword by",
+    "introduction": "Introduction by",
+    "afterword": "Afterword by",
+    "annotator": "Annotated by",
+    "photographer": "Photographs by",
+    "narrator": "Read by",
+    "compiler": "Compiled by",
+    "contributor": "With",
+}
+assert set(ROLE_LABELS) == set(ROLES)
+
+_PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
+_ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
+#: Runs of Han characters, kana, hangul and CJK punctuation (set in the CJK face).
+_CJK_RE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+")
+_OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
+
 
 @dataclass
 class PdfResult:
@@ -29,12 +74,85 @@ class PdfResult:
     page_map: dict[str, str]
 
 
+def roman(number: int | None) -> str:
+    """Upper-case roman numerals for part numbers."""
+    if not number:
+        return ""
+    values = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+    out = ""
+    for value, letters in values:
+        while number >= value:
+            out, number = out + letters, number - value
+    return out
+
+
 def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
-    """Cut a running head at a word boundary so it fits on one line."""
+    """Cut a running head at a word boundary so it fits on one line (by characters)."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–—-")
     return f"{cut}\u2026"
+
+
+def part_label(chapter: Chapter) -> tuple[str, str | None]:
+    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer")."""
+    match = _PART_TITLE_RE.match(chapter.title)
+    if match:
+        return match.group(1), (match.group(2) or "").strip() or None
+    return f"Part {roman(chapter.number)}", chapter.title
+
+
+class HeadMeasure:
+    """Measure a running head set in the theme's font, to shorten it before it would wrap."""
+
+    def __init__(self, fonts_dir: Path) -> None:
+        self.fonts_dir = fonts_dir
+
+    @lru_cache(maxsize=8)  # noqa: B019 - a few fonts per build
+    def _metrics(self, name: str) -> tuple[dict[int, str], dict[str, int], int] | None:
+        path = self.fonts_dir / name
+        if not path.is_file():
+            return None
+        try:
+            from fontTools.ttLib import TTFont
+
+            font = TTFont(str(path), lazy=True)
+            return font.getBestCmap(), {k: v[0] for k, v in font["hmtx"].metrics.items()}, font["head"].unitsPerEm
+        except Exception:  # noqa: BLE001 - an unreadable font only loses the measurement
+            return None
+
+    def width(self, text: str, size: float, font: str, tracking: float = 0.0, upper: bool = False) -> float | None:
+        """The advance width in points of ``text`` (no kerning), or None if the font is missing."""
+        metrics = self._metrics(font)
+        if metrics is None:
+            return None
+        cmap, advances, upem = metrics
+        total = 0.0
+        for ch in text.upper() if upper else text:
+            glyph = cmap.get(ord(ch))
+            units = advances.get(glyph, upem) if glyph else upem  # CJK and the like: a full em
+            total += units / upem * size + tracking * size
+        return total
+
+    def fit(self, text: str, limit: float, size: float, font: str, tracking: float = 0.0, upper: bool = False) -> str:
+        """``text`` cut at a word and ended with an ellipsis so that it is at most ``limit`` points wide."""
+        width = self.width(text, size, font, tracking, upper)
+        if width is None:
+            return shorten(text)
+        if width <= limit:
+            return text
+        words = text.split()
+        while len(words) > 1:
+            words.pop()
+            candidate = " ".join(words).rstrip(" ,;:–—-") + "\u2026"
+            if (self.width(candidate, size, font, tracking, upper) or 0) <= limit:
+                return candidate
+        # One long word: cut by characters.
+        candidate = text
+        while len(candidate) > 1 and (self.width(candidate + "\u2026", size, font, tracking, upper) or 0) > limit:
+            candidate = candidate[:-1]
+        return candidate.rstrip() + "\u2026"
 
 
 class PdfBuilder(Builder):
@@ -45,9 +163,18 @@ class PdfBuilder(Builder):
 
     def __init__(self, book: Book) -> None:
         super().__init__(book)
+        # Validate pdf: in book.yaml before any work (ConfigError names the key).
+        self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.env.globals.update(roman=roman)
+        self.measure = HeadMeasure(default_styles() / "fonts")
+        #: The geometry of the last layout (page count and gutter).
+        self.used_geometry: Geometry | None = None
+        #: How many layouts the last build took.
+        self.layouts = 0
+
+    # ---- Builder contract ---------------------------------------------------------------------
 
     def get_target_uri(self, chapter_id: str, anchor: str | None = None) -> str:
         # One document: every target is a fragment (Sphinx singlehtml get_target_uri).
@@ -60,19 +187,91 @@ class PdfBuilder(Builder):
         if self.book.config.notes == "footnotes":
             if ref_id != note.ref_id:
                 # A second call of the same note prints its number; the text is printed once.
-                sup = etree.Element("a", {"class": "noteref", "href": f"#{note.id}"})
+                sup = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
                 sup.text = str(note.number)
                 return sup
+            # The note floats to the foot of the page from here; the empty anchor around it
+            # records the page of the call (the note's own id records where the note is printed).
+            anchor = etree.Element("span", {"class": "noteref-anchor", "id": ref_id})
             span = inline_note_content(note, self, chapter)
             span.set("class", "footnote")
             span.set("id", note.id)
-            return span
+            anchor.append(span)
+            return anchor
         link = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
         link.text = str(note.number)
         return link
 
+    # ---- HTML ----------------------------------------------------------------------------------
+
     def running_head(self, chapter: Chapter) -> str:
-        return shorten(chapter.running_head or chapter.title)
+        """The recto head of a chapter: its ``running_head`` or title, on one line."""
+        text = " ".join((chapter.running_head or chapter.title).split())
+        limit = self.geometry.text_width * RUNNING_HEAD_SHARE
+        return self.measure.fit(text, limit, 8.5, "EBGaramond-Italic.otf")
+
+    def running_author(self) -> str:
+        """The verso head: the authors (role author), else the book title, on one line."""
+        config = self.book.config
+        names = [c.name for c in config.creators]
+        text = " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
+        text = text or config.title
+        limit = self.geometry.text_width * RUNNING_HEAD_SHARE
+        # Small caps are narrower than capitals: measuring capitals errs on the safe side.
+        return self.measure.fit(text, limit, 8.5, "EBGaramond-Regular.otf", tracking=0.08, upper=True)
+
+    def first_body_id(self) -> str | None:
+        """The section where arabic folios start at 1: the first one after the front matter."""
+        return next((c.id for c in self.book.chapters if c.matter != "front"), None)
+
+    def page_name(self, chapter: Chapter, first_body: bool) -> str:
+        if first_body:
+            return "body-first-part" if chapter.kind == "part" else "body-first"
+        if chapter.kind in ("dedication", "epigraph"):
+            return "display"
+        if chapter.matter == "front":
+            return "front"
+        return "part" if chapter.kind == "part" else "chapter"
+
+    def chapter_labels(self, chapter: Chapter) -> tuple[str | None, str | None, str | None]:
+        """(label above the title, title, bookmark label) of an opener."""
+        if chapter.kind == "part":
+            label, title = part_label(chapter)
+            return label, title, chapter.title
+        if chapter.kind == "chapter" and chapter.number:
+            return f"Chapter {chapter.number}", chapter.title, None
+        return None, chapter.title, None
+
+    def toc_entries(self) -> list[dict[str, Any]]:
+        """The printed contents: every section except the display pages (dedication, epigraph)."""
+
+        def entry(chapter: Chapter) -> dict[str, Any]:
+            label: str | None = None
+            title: str | None = chapter.title
+            if chapter.kind == "part":
+                label, title = part_label(chapter)
+            elif chapter.kind == "chapter" and chapter.number:
+                label = str(chapter.number)
+            return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
+                    "title": title, "children": []}
+
+        entries: list[dict[str, Any]] = []
+        notes_done = False
+        has_notes = self.book.config.notes == "book-endnotes" and any(c.notes for c in self.book.chapters)
+        for item in self.book.toc:
+            if item.chapter.kind in ("dedication", "epigraph"):
+                continue
+            if has_notes and not notes_done and item.chapter.matter == "back":
+                entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
+                                "title": "Notes", "children": []})
+                notes_done = True
+            top = entry(item.chapter)
+            top["children"] = [entry(child.chapter) for child in item.children]
+            entries.append(top)
+        if has_notes and not notes_done:
+            entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
+                            "title": "Notes", "children": []})
+        return entries
 
     def render_html(self) -> str:
         """The whole book as one HTML string."""
@@ -80,24 +279,33 @@ class PdfBuilder(Builder):
         chapter_tpl = self.env.get_template("chapter.html.j2")
         before_toc: list[str] = []
         after_toc: list[str] = []
-        first_body_seen = False
-        book_notes: list[tuple[Chapter, list[tuple[int, str, str, str]]]] = []
+        first_body_id = self.first_body_id()
+        book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
         for chapter in book.chapters:
-            first_body = chapter.matter == "body" and not first_body_seen
-            first_body_seen = first_body_seen or first_body
+            first_body = chapter.id == first_body_id
             if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
                 after_toc.append(self._book_notes_section(book_notes))
                 book_notes = []
             endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
             if config.notes == "book-endnotes" and endnotes:
-                book_notes.append((chapter, endnotes))
+                heading = chapter.title
+                if chapter.kind == "chapter" and chapter.number:
+                    heading = f"{chapter.number}. {chapter.title}"
+                book_notes.append((chapter, heading, endnotes))
                 endnotes = []
+            label, title, bookmark = self.chapter_labels(chapter)
+            body = self.resolve_body(chapter)
+            self._typeset_body(chapter, body)
             rendered = chapter_tpl.render(
                 chapter=chapter,
-                body=_inner_html(self.resolve_body(chapter)),
+                body=_inner_html(body),
                 running_head=self.running_head(chapter),
                 endnotes=endnotes,
                 first_body=first_body,
+                page=self.page_name(chapter, first_body),
+                label=label,
+                title=title,
+                bookmark=bookmark,
             )
             (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
         if book_notes:
@@ -105,75 +313,321 @@ class PdfBuilder(Builder):
         year = (config.date or book.build_date.date().isoformat())[:4]
         return self.env.get_template("book.html.j2").render(
             config=config,
-            toc=book.toc,
+            toc=self.toc_entries(),
             before_toc=before_toc,
             after_toc=after_toc,
             version=__version__,
             created=book.build_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             year=year,
             role_labels=ROLE_LABELS,
-            isbn_display=_hyphenless_isbn(config.isbn),
-            running_author=shorten(", ".join(c.name for c in config.creators) or config.title),
+            isbn_display=format_isbn(config.isbn),
+            byline=None,
+            running_author=self.running_author(),
         )
+
+    def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
+        """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
+        wrap_cjk(body)
+        for quote in body.iter("blockquote"):
+            paragraphs = [p for p in quote if p.tag == "p"]
+            if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
+                last = paragraphs[-1]
+                last.set("class", (last.get("class", "") + " attribution").strip())
+        first = next((el for el in body if isinstance(el.tag, str)), None)
+        if first is None or first.tag != "p" or chapter.kind in ("dedication", "epigraph"):
+            return
+        first.set("class", (first.get("class", "") + " opening").strip())
+        if chapter.kind not in DROPCAP_KINDS:
+            return
+        first.set("class", first.get("class") + " lead-in")
+        text = first.text or ""
+        if len(" ".join(first.itertext())) < DROPCAP_MIN_CHARS:
+            return
+        stripped = text.lstrip()
+        lead = 0
+        while lead < len(stripped) and stripped[lead] in _OPENING_PUNCT:
+            lead += 1
+        if lead >= len(stripped) or not stripped[lead].isalpha() or not stripped[lead].isascii():
+            return
+        # The initial is its own element: the theme floats it as a drop cap or leaves it inline.
+        cap = etree.Element("span", {"class": "dropcap"})
+        cap.text = stripped[: lead + 1]
+        cap.tail = stripped[lead + 1:]
+        first.text = None
+        first.insert(0, cap)
 
     def _endnotes(self, chapter: Chapter) -> list[tuple[int, str, str, str]]:
         result = []
         for note in chapter.notes:
-            content = _inner_html(self.resolve_body(chapter, note.body))
+            body = self.resolve_body(chapter, note.body)
+            wrap_cjk(body)
+            content = _inner_html(body)
             result.append((note.number, note.id, f"#{note.ref_id}", content))
         return result
 
-    def _book_notes_section(self, groups: list[tuple[Chapter, list[tuple[int, str, str, str]]]]) -> str:
+    def _book_notes_section(self, groups: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]]) -> str:
         return self.env.get_template("book-notes.html.j2").render(groups=groups)
+
+    # ---- layout ------------------------------------------------------------------------------
 
     def stylesheet_paths(self) -> list[Path]:
         return [style_file(self.book.config, "print.css")]
 
-    def render_document(self):  # type: ignore[no-untyped-def]
-        """Lay the book out (pass 1 of a two-pass build); returns a WeasyPrint Document."""
+    def extra_css(self, geometry: Geometry) -> str:
+        """Generated CSS after the theme: page geometry and what the PDF standard needs."""
+        css = geometry.css()
+        css += "h1[data-bookmark] { bookmark-label: attr(data-bookmark); }\n"
+        if geometry.standard and geometry.standard.startswith("pdf/a"):
+            # PDF/A forbids image interpolation (ISO 19005-2, 6.2.8).
+            css += "img { image-rendering: crisp-edges; }\n"
+        profile = self._output_profile() if geometry.standard == "pdf/x-4" else None
+        if profile is not None:
+            css += f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); }}\n"
+        return css
+
+    def _output_profile(self) -> Path | None:
+        """A CMYK ICC profile for the PDF/X output intent: ``*.icc`` in the manuscript or theme."""
+        for folder in (self.book.config.root, self.theme):
+            found = sorted(folder.glob("*.icc")) + sorted(folder.glob("*.icm"))
+            if found:
+                return found[0]
+        return None
+
+    def _fetcher_roots(self) -> list[Path]:
+        return [self.book.config.root, self.theme, default_styles()]
+
+    def render_document(self, geometry: Geometry | None = None, html_text: str | None = None):  # type: ignore[no-untyped-def]
+        """Lay the book out once with ``geometry``; returns a WeasyPrint Document."""
         from weasyprint import CSS, HTML
         from weasyprint.text.fonts import FontConfiguration
 
+        weasyfix.apply()
+        geometry = geometry or self.geometry
         config = self.book.config
-        roots = [config.root, self.theme, default_styles()]
-        fetcher = project_fetcher(roots, config.network.allow)
+        fetcher = ProjectFetcher(self._fetcher_roots(), config.network.allow)
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
         fonts = FontConfiguration()
         css = [CSS(filename=str(p), font_config=fonts, url_fetcher=fetcher) for p in self.stylesheet_paths()]
+        css.append(CSS(string=self.extra_css(geometry), font_config=fonts, url_fetcher=fetcher,
+                       base_url=str(self.theme) + "/"))
         document = HTML(
-            string=self.render_html(), base_url=str(config.root) + "/", url_fetcher=fetcher
-        ).render(stylesheets=css, font_config=fonts)
+            string=html_text if html_text is not None else self.render_html(),
+            base_url=str(config.root) + "/",
+            url_fetcher=fetcher,
+        ).render(stylesheets=css, font_config=fonts, **self.render_options())
         return document
 
-    def page_map(self, document) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        """The printed folio of each anchored element: roman before the body matter, arabic from 1."""
-        first_body = next((c.id for c in self.book.chapters if c.matter == "body"), None)
+    def render_options(self) -> dict[str, Any]:
+        """Options that must be known at layout time (PDF/UA tags, colour output intent)."""
+        standard = self.geometry.standard
+        options: dict[str, Any] = {}
+        if standard:
+            options["pdf_variant"] = standard
+        if standard == "pdf/x-4":
+            options["output_intent"] = "device-cmyk"
+        return options
+
+    def estimate_pages(self) -> int:
+        """A first guess at the page count, to start the layout with the likely gutter."""
+        chars = 0
+        for chapter in self.book.chapters:
+            chars += len(" ".join(chapter.body.itertext()))
+            chars += sum(len(" ".join(n.body.itertext())) for n in chapter.notes)
+        g = self.geometry.for_pages(0)
+        chars_per_line = g.text_width / (0.43 * 11)
+        lines_per_page = g.text_height / (11 * 1.38)
+        text_pages = chars / max(chars_per_line * lines_per_page, 1)
+        # Openers start a third down a recto, and half of them leave a blank verso before.
+        openers = len(self.book.chapters)
+        figures = sum(1 for c in self.book.chapters for _ in c.body.iter("img"))
+        return int(10 + text_pages * 1.04 + openers * 1.0 + figures * 0.4)
+
+    def layout(self):  # type: ignore[no-untyped-def]
+        """Lay the book out until the gutter suits the page count (two passes at most, usually)."""
+        html_text = self.render_html()
+        geometry = self.geometry.for_pages(self.estimate_pages())
+        documents: dict[float, tuple[Any, Geometry]] = {}
+        self.layouts = 0
+        while True:
+            document = self.render_document(geometry, html_text)
+            self.layouts += 1
+            documents[geometry.gutter] = (document, geometry)
+            pages = len(document.pages)
+            need = gutter_for(pages)
+            logger.debug("layout %d: %d pages with a %.3fin gutter", self.layouts, pages, geometry.gutter / 72)
+            if need == geometry.gutter:
+                break
+            if need in documents or self.layouts >= MAX_LAYOUTS:
+                # The count sits on a band boundary: keep the wider gutter, which is always safe.
+                document, geometry = documents[max(documents)]
+                break
+            geometry = self.geometry.for_pages(pages)
+        self.used_geometry = geometry
+        return document
+
+    # ---- after layout ---------------------------------------------------------------------------
+
+    def page_labels(self, document) -> list[str]:  # type: ignore[no-untyped-def]
+        """The folio of every page as printed: lower roman before the body matter, arabic from 1."""
+        first_body = self.first_body_id()
         body_start = None
         for index, page in enumerate(document.pages):
             if first_body in page.anchors:
                 body_start = index
                 break
-        labels: dict[str, str] = {}
-        for index, page in enumerate(document.pages):
+        labels = []
+        for index in range(len(document.pages)):
             if body_start is None or index < body_start:
-                label = roman(index + 1).lower()
+                labels.append(roman(index + 1).lower())
             else:
-                label = str(index - body_start + 1)
+                labels.append(str(index - body_start + 1))
+        return labels
+
+    def page_map(self, document) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        """The printed folio of each anchored element (the page where it starts)."""
+        labels: dict[str, str] = {}
+        for page, label in zip(document.pages, self.page_labels(document)):
             for anchor in page.anchors:
                 labels.setdefault(anchor, label)
         return labels
+
+    def check_images(self, document) -> list[tuple[Path, str, int]]:  # type: ignore[no-untyped-def]
+        """Warn (chapter file, image, effective DPI) for every image printed below MIN_DPI."""
+        by_uri = {img.source.resolve().as_uri(): img for img in self.book.images.values()}
+        used_in: dict[str, Path] = {}
+        for chapter in self.book.chapters:
+            for img in chapter.body.iter("img"):
+                name = img.get("data-asset")
+                if name and name not in used_in:
+                    used_in[name] = chapter.source
+        lowest: dict[str, float] = {}
+        for page in document.pages:
+            for box in _descendants(page._page_box):
+                element = getattr(box, "element", None)
+                if element is None or getattr(box, "element_tag", None) != "img" or not hasattr(box, "replacement"):
+                    continue
+                image = by_uri.get(element.get("src") or "")
+                if image is None or not image.width or not image.height:
+                    continue
+                width_in, height_in = box.width / 96, box.height / 96
+                if width_in <= 0 or height_in <= 0:
+                    continue
+                dpi = min(image.width / width_in, image.height / height_in)
+                lowest[image.name] = min(dpi, lowest.get(image.name, dpi))
+        found = []
+        for name, dpi in sorted(lowest.items()):
+            if dpi < MIN_DPI:
+                image = self.book.images[name]
+                source = used_in.get(name, image.source)
+                line = _line_of(source, image.source.name)
+                warn(
+                    f"image '{_display(image.source, self.book.config.root)}' prints at {dpi:.0f} DPI at its placed size "
+                    f"(print needs {MIN_DPI}); use a larger image or place it smaller",
+                    source,
+                    line,
+                )
+                found.append((source, name, round(dpi)))
+        return found
+
+    # ---- writing -------------------------------------------------------------------------------
+
+    def write_options(self) -> dict[str, Any]:
+        """Options of ``write_pdf``: reproducible ids, and the PDF standard with what it needs."""
+        options: dict[str, Any] = {"pdf_identifier": True}
+        options.update(self.render_options())
+        if self.geometry.standard == "pdf/x-4" and self._output_profile() is None:
+            warn(
+                "pdf.standard pdf/x-4 needs the printer's CMYK profile for its output intent: "
+                "put the .icc file in the manuscript folder",
+                self.book.config.path,
+            )
+        return options
 
     def build(self, outdir: Path) -> Path:
         return self.build_pdf(outdir).path
 
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
-        document = self.render_document()
+        document = self.layout()
+        self.check_images(document)
         target = self.output_path(outdir)
-        options = {"pdf_identifier": True}
+        options = self.write_options()
         with atomic_output(target) as tmp:
             document.write_pdf(str(tmp), **options)
         return PdfResult(target, len(document.pages), self.page_map(document))
+
+
+def wrap_cjk(tree: etree._Element) -> None:
+    """Put runs of CJK characters in ``<span class="cjk">`` so the theme can keep them from
+    stretching the line (the CJK face's ascent is taller than the Latin face's)."""
+
+    def split(text: str) -> list[str | etree._Element]:
+        parts: list[str | etree._Element] = []
+        last = 0
+        for match in _CJK_RE.finditer(text):
+            parts.append(text[last:match.start()])
+            span = etree.Element("span", {"class": "cjk"})
+            span.text = match.group(0)
+            parts.append(span)
+            last = match.end()
+        parts.append(text[last:])
+        return parts
+
+    for el in list(tree.iter()):
+        if not isinstance(el.tag, str) or el.get("class") == "cjk":
+            continue
+        if el.text and _CJK_RE.search(el.text):
+            parts = split(el.text)
+            el.text = parts[0]  # type: ignore[assignment]
+            position = 0
+            pending: etree._Element | None = None
+            for part in parts[1:]:
+                if isinstance(part, str):
+                    assert pending is not None
+                    pending.tail = part or None
+                else:
+                    el.insert(position, part)
+                    position += 1
+                    pending = part
+        if el is not tree and el.tail and _CJK_RE.search(el.tail):
+            parts = split(el.tail)
+            el.tail = parts[0] or None  # type: ignore[assignment]
+            anchor = el
+            for part in parts[1:]:
+                if isinstance(part, str):
+                    anchor.tail = part or None
+                else:
+                    anchor.addnext(part)
+                    anchor = part
+
+
+def _descendants(box):  # type: ignore[no-untyped-def]
+    stack = [box]
+    while stack:
+        current = stack.pop()
+        yield current
+        children = getattr(current, "children", None)
+        if children:
+            stack.extend(children)
+        footnotes = getattr(current, "footnotes", None)
+        if footnotes:
+            stack.extend(footnotes)
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    index = text.find(needle)
+    return None if index < 0 else text.count("\n", 0, index) + 1
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 def _inner_html(tree: etree._Element) -> str:
@@ -182,5 +636,6 @@ def _inner_html(tree: etree._Element) -> str:
     return "".join(parts)
 
 
-def _hyphenless_isbn(isbn: str | None) -> str:
+def format_isbn(isbn: str | None) -> str:
+    """An ISBN for the copyright page (as given, validated and without hyphens by config)."""
     return isbn or ""
