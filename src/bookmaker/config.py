@@ -397,12 +397,23 @@ def _relative_path(p: _Problems, data: _LineDict, key: str, must_be_dir: bool = 
     if not must_be_dir and not path.is_file():
         p.add(key, f"file not found: {value}")
         return None
-    if not path.is_relative_to(p.path.parent.resolve()):
-        # Files go into the EPUB zip, and the styles folder is a root of the PDF's URL fetcher
-        # ('styles: /' would open the whole disk): nothing from outside the project (issue 5).
+    root = p.path.parent.resolve()
+    if must_be_dir and not _theme_folder_allowed(path, root):
+        p.add(key, f"{value} must be a folder inside the manuscript folder or beside it (such as ../styles)")
+        return None
+    if not must_be_dir and not path.is_relative_to(root):
+        # Files go into the EPUB zip: nothing from outside the project (issue 5).
         p.add(key, f"{value} is outside the manuscript folder (or links out of it); copy it in")
         return None
     return path
+
+
+def _theme_folder_allowed(path: Path, root: Path) -> bool:
+    """A theme may sit next to the manuscript (``bookmaker new`` makes ``../styles``), but it becomes a root
+    of the PDF's URL fetcher: never the disk, the home folder, a folder holding the manuscript, or a hidden one."""
+    if not path.is_relative_to(root.parent) or (root.is_relative_to(path) and path != root):
+        return False
+    return not any(part.startswith(".") for part in path.relative_to(root.parent).parts)
 
 
 def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
