@@ -12,6 +12,15 @@ Modules, in pipeline order:
 - ``cli``        the ``bookmaker`` command
 - ``clock``      the only place that reads the clock (honours SOURCE_DATE_EPOCH)
 - ``errors``, ``log``, ``resources`` (where the default styles live)
+
+The author's workbench, around the pipeline:
+
+- ``lint``       ``bookmaker check``: findings with stable codes and file:line
+- ``preview``    ``bookmaker preview``: the book as web pages, reloaded on save
+- ``watch``      reports saved files (``preview``, ``build --watch``)
+- ``stats``      ``bookmaker stats``: words, notes, figures, pages, reading time
+- ``scaffold``   ``bookmaker new``: a project from ``skeleton/``
+- ``terminal``   colour and the progress line, only on a terminal
 """
 
 __version__ = "0.1.0"
