@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bookgen import generate_book
+from bookgen import draw_figure, generate_book
 from bookmaker.fontsubset import is_cjk
 from conftest import REPO, epubcheck_messages, run_cli, save_artifact
 
@@ -266,15 +266,25 @@ def test_page_list_numbers_equal_the_printed_folios(generated) -> None:  # type:
     assert compared >= 5
 
 
-def test_epub_only_build_has_no_page_list_and_can_embed_the_body_face(tmp_path: Path) -> None:
+def test_epub_only_build_author_cover_image_without_alt_and_body_face(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """No page list without a layout of this run; the author's cover; no a11y claims that do not hold."""
     manuscript = generate_book(tmp_path / "m", chapters=2, paragraphs=3, parts=0, figures=False,
-                               extra_yaml="epub:\n  embed_fonts: true\n")
-    _, _, path = build_in_process(manuscript, tmp_path / "out", formats=("epub",))
+                               extra_yaml="cover: art/front.png\nepub:\n  embed_fonts: true\n")
+    draw_figure(manuscript / "art" / "front.png", 1600, 2560)
+    draw_figure(manuscript / "images" / "plain.png", 400, 200)
+    (manuscript / "950-appendix.md").write_text("---\nkind: appendix\ntitle: Plates\n---\n\n![](images/plain.png)\n")
+    with caplog.at_level("WARNING", logger="bookmaker"):
+        _, _, path = build_in_process(manuscript, tmp_path / "out", formats=("epub",))
+    assert any("plain.png" in r.getMessage() and "alt text" in r.getMessage() for r in caplog.records)
     epub = Epub(path)
     assert epub.page_list() == [] and epub.markers() == []
     assert epub.ncx.find("ncx:pageList", NS) is None
-    assert "pageNavigation" not in epub.metas("schema:accessibilityFeature")
-    assert epub.metas("pageBreakSource") == []
+    assert epub.metas("schema:accessibilityFeature") == ["structuralNavigation", "tableOfContents", "readingOrder"]
+    assert epub.metas("pageBreakSource") == [] and epub.metas("dcterms:conformsTo") == []
+    assert epub.metas("schema:accessModeSufficient") == ["textual,visual"]
+    cover = epub.opf.xpath('//opf:item[@properties="cover-image"]', namespaces=NS)[0]
+    assert (cover.get("href"), cover.get("media-type")) == ("cover.png", "image/png")
+    assert epub.zip.read("EPUB/cover.png") == (manuscript / "art" / "front.png").read_bytes()
     fonts = sorted(n for n in epub.zip.namelist() if n.startswith("EPUB/fonts/"))
     assert fonts == [
         "EPUB/fonts/EBGaramond-Bold-subset.ttf", "EPUB/fonts/EBGaramond-BoldItalic-subset.ttf",
