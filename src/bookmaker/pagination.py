@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from bookmaker.builders import roman
+
 OPS_NS = "http://www.idpf.org/2007/ops"
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 #: Parents that cannot take a <span> before a child (HTML content models: list and table parts
@@ -25,15 +27,6 @@ def roman_value(label: str) -> int | None:
     return total
 
 
-def _to_roman(number: int) -> str:
-    out = ""
-    for value, letters in ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
-                           (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i")):
-        while number >= value:
-            out, number = out + letters, number - value
-    return out
-
-
 def page_sequence(page_map: dict[str, str]) -> list[str]:
     """Every printed folio from the first page to the last page on which an element starts.
 
@@ -44,7 +37,7 @@ def page_sequence(page_map: dict[str, str]) -> list[str]:
     labels = set(page_map.values())
     romans = [v for v in (roman_value(label) for label in labels) if v]
     arabics = [int(label) for label in labels if label.isdigit()]
-    sequence = [_to_roman(n) for n in range(1, max(romans, default=0) + 1)]
+    sequence = [roman(n).lower() for n in range(1, max(romans, default=0) + 1)]
     sequence += [str(n) for n in range(1, max(arabics, default=0) + 1)]
     return sequence
 
