@@ -24,6 +24,7 @@ NS = {
     "ncx": "http://www.daisy.org/z3986/2005/ncx/",
 }
 EPOCH = "1780000000"
+ISBN = "9780306406157"
 ACE = REPO / "node_modules" / ".bin" / "ace-puppeteer"
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -90,7 +91,8 @@ def build_in_process(manuscript: Path, out: Path, formats: tuple[str, ...] = ("p
 def generated(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """A book with parts, figures, a table, notes, Chinese text and no cover, built in both formats."""
     root = tmp_path_factory.mktemp("gen")
-    manuscript = generate_book(root / "manuscript", chapters=6, paragraphs=7, parts=2, title="小米 A Generated Life")
+    manuscript = generate_book(root / "manuscript", chapters=6, paragraphs=7, parts=2, title="小米 A Generated Life",
+                               extra_yaml=f"isbn: {ISBN}\n")
     book, pdf, epub_path = build_in_process(manuscript, root / "out")
     save_artifact("generated.epub", epub_path)
     return manuscript, book, pdf, Epub(epub_path)
@@ -119,11 +121,16 @@ def test_opf_accessibility_metadata(generated) -> None:  # type: ignore[no-untyp
     assert epub.metas("schema:accessibilityHazard") == ["none"]
     assert "print edition" in epub.metas("schema:accessibilitySummary")[0]
     assert epub.metas("dcterms:conformsTo") == ["EPUB Accessibility 1.1 - WCAG 2.2 Level AA"]
-    assert epub.metas("pageBreakSource") == ["the print edition typeset by bookmaker from the same sources"]
+    assert epub.metas("pageBreakSource") == [f"urn:isbn:{ISBN}"]
     for name in epub.zip.namelist():
         if name.endswith(".xhtml"):
             root = epub.xml(name)
             assert root.get("lang") == "en" and root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en", name
+
+
+def test_page_break_source_without_isbn_describes_the_print_edition(demo: Epub) -> None:
+    assert demo.metas("pageBreakSource") == ["the print edition typeset by bookmaker from the same sources"]
+    assert "printPageNumbers" in demo.metas("schema:accessibilityFeature") and len(demo.page_list()) > 20
 
 
 def test_opf_manifest_and_spine(generated) -> None:  # type: ignore[no-untyped-def]
