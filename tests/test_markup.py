@@ -67,7 +67,8 @@ def test_smart_quotes_are_characters_and_xhtml_is_well_formed(make_book: Callabl
         "a.md": "---\ntitle: Quotes & <Things>\n---\n\n\"Hello,\" she said -- it's 1990... ---\n\nA&nbsp;B &copy; <br> done.\n",
     })
     book = read_book(root)
-    data = EpubBuilder(book).chapter_xhtml(book.chapters[0])
+    builder = EpubBuilder(book)
+    data = builder.page(builder.chapter_doc(book.chapters[0]))
     text = data.decode("utf-8")
     assert "\u201cHello,\u201d" in text and "it\u2019s" in text and "\u2026" in text and "\u2014" in text
     assert "&rsquo;" not in text and "&nbsp;" not in text and "&copy;" not in text
