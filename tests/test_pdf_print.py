@@ -216,6 +216,23 @@ def check_scene_breaks(built: Built) -> int:
     return found
 
 
+def check_headings_keep_with_text(built: Built) -> None:
+    """No page ends right after a heading: text follows every section heading on its page."""
+    doc, dests = built.pdf.doc, built.pdf.doc.resolve_names()
+    checked = 0
+    for chapter in built.book.chapters:
+        for heading in chapter.headings:
+            info = dests.get(heading.id)
+            if info is None:
+                continue
+            page = built.pdf.pages[info["page"]]
+            top = doc[info["page"]].rect.height - info["to"][1]
+            below = [ln for ln in page.body if ln.size > 9 and ln.bbox[1] > top + 20]
+            assert below, f"page {page.number}: the heading {heading.text!r} ends the page"
+            checked += 1
+    assert checked == sum(len(c.headings) for c in built.book.chapters)
+
+
 def check_margins(built: Built) -> None:
     """Mirrored margins: the text block's edge is at the inside margin on rectos, the outside on versos."""
     m = built.geometry.margins
@@ -239,6 +256,7 @@ def check_all(built: Built) -> None:
     check_glyphs_inside(built)
     check_fonts(built)
     check_scene_breaks(built)
+    check_headings_keep_with_text(built)
     check_margins(built)
 
 
@@ -318,6 +336,41 @@ def test_demo_lead_in_uses_real_small_caps(demo: Built) -> None:
     small = [name for ch, name in lead if name.endswith(".sc")]
     # The first line is small caps made by the font's smcp glyphs, not shrunken capitals.
     assert len(small) >= 20, lead[:40]
+
+
+def cid_mismatches(pdf: BookPdf) -> dict[str, int]:
+    """Glyphs of CID-keyed CFF fonts whose code (the glyph id WeasyPrint writes) is not their CID.
+
+    A PDF reader looks a CIDFontType0 glyph up by CID through the font's charset; poppler
+    falls back to glyph ids, but MuPDF and Ghostscript (print RIPs) draw .notdef boxes.
+    """
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    found: dict[str, int] = {}
+    seen: set[int] = set()
+    for page in pdf.doc:
+        for xref, ext, _subtype, basefont, *_ in page.get_fonts(full=True):
+            if xref in seen or ext not in ("otf", "cff"):
+                continue
+            seen.add(xref)
+            _n, _e, _t, buffer = pdf.doc.extract_font(xref)
+            font = TTFont(io.BytesIO(buffer))
+            if "CFF " not in font or not hasattr(font["CFF "].cff.topDictIndex[0], "ROS"):
+                continue
+            order = font.getGlyphOrder()
+            bad = sum(1 for gid, name in enumerate(order) if name.startswith("cid") and int(name[3:]) != gid)
+            if bad:
+                found[basefont] = bad
+    return found
+
+
+@pytest.mark.xfail(reason="styles/fonts/NotoSerifSC-*-GB2312.otf renumbers glyphs (CID != GID): MuPDF and "
+                          "Ghostscript draw its Chinese characters as empty boxes; fix in scripts/make_fonts.py",
+                   strict=False)
+def test_demo_cid_fonts_map_codes_to_their_cids(demo: Built) -> None:
+    assert cid_mismatches(demo.pdf) == {}
 
 
 def test_demo_renders_pages_for_review(demo: Built) -> None:
@@ -589,7 +642,7 @@ def test_figure_is_scaled_to_the_page_and_table_never_overflows(make_book, tmp_p
 
 def test_a_300_page_biography(tmp_path: Path) -> None:
     """The issue's yardstick: a generated biography of more than 300 pages passes every check."""
-    root = generate_book(tmp_path / "book", chapters=36, paragraphs=22, notes_per_chapter=4, title="A Long Life")
+    root = generate_book(tmp_path / "book", chapters=38, paragraphs=22, notes_per_chapter=4, title="A Long Life")
     built = build_pdf(root, tmp_path / "out")
     try:
         pages = len(built.pdf.pages)
