@@ -409,18 +409,24 @@ VOID_TAGS = frozenset("area base br col embed hr img input link meta source trac
 
 
 def _inner_xml(tree: etree._Element) -> str:
-    """The content of ``tree`` as XHTML source.
+    """The content of ``tree`` as XHTML source (``tree`` is a resolved copy and is emptied).
 
-    An empty non-void element is written ``<span></span>``, never ``<span/>``: reading
-    systems that parse XHTML with an HTML parser (MuPDF among them) read ``<span/>`` as an
-    open tag and wrap everything after it, which moved figures above chapter headings.
+    An empty non-void element is written ``<span></span>``, never ``<span/>``: a tool that
+    reads the file with an HTML parser (a converter, a browser given text/html) takes
+    ``<span/>`` for an open tag that wraps everything after it.  The content is serialized
+    inside one wrapper that declares the epub prefix, so that noterefs and page breaks do
+    not each repeat the namespace declaration (the page template declares it on <html>).
     """
     for el in tree.iter():
         if isinstance(el.tag, str) and el.text is None and not len(el) and el.tag not in VOID_TAGS:
             el.text = ""
-    parts = [escape(tree.text, quote=False)] if tree.text else []
-    parts += [etree.tostring(child, encoding="unicode", method="xml") for child in tree]
-    return "".join(parts)
+    wrapper = etree.Element("wrapper", nsmap={"epub": OPS_NS})
+    wrapper.text = tree.text
+    wrapper.extend(list(tree))
+    if not len(wrapper) and not wrapper.text:
+        return ""
+    text = etree.tostring(wrapper, encoding="unicode", method="xml")
+    return text[text.index(">") + 1 : text.rindex("</wrapper>")]
 
 
 def repack(data: bytes, when: datetime, language: str) -> bytes:
