@@ -157,6 +157,10 @@ def subset_cjk(source: Path, family: str, output: Path) -> None:
     options.name_IDs = ["*"]  # keep copyright, trademark and licence records
     options.name_languages = ["*"]
     options.notdef_outline = True
+    # Keep every glyph at its original index: the source is CID-keyed with CID == GID,
+    # and WeasyPrint writes glyph indexes as CIDs, so renumbered glyphs would make
+    # MuPDF and Ghostscript (which map CIDs through the CFF charset) draw empty boxes.
+    options.retain_gids = True
     subsetter = subset.Subsetter(options=options)
     subsetter.populate(unicodes=cjk_codepoints())
     subsetter.subset(font)

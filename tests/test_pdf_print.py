@@ -366,9 +366,6 @@ def cid_mismatches(pdf: BookPdf) -> dict[str, int]:
     return found
 
 
-@pytest.mark.xfail(reason="styles/fonts/NotoSerifSC-*-GB2312.otf renumbers glyphs (CID != GID): MuPDF and "
-                          "Ghostscript draw its Chinese characters as empty boxes; fix in scripts/make_fonts.py",
-                   strict=False)
 def test_demo_cid_fonts_map_codes_to_their_cids(demo: Built) -> None:
     assert cid_mismatches(demo.pdf) == {}
 
