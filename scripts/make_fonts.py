@@ -40,7 +40,14 @@ DOC_DIR = Path("/usr/share/doc")
 EBGARAMOND_FACES: dict[str, str] = {
     "EBGaramond12-Regular.otf": "EBGaramond-Regular.otf",
     "EBGaramond12-Italic.otf": "EBGaramond-Italic.otf",
-    "EBGaramond12-Bold.otf": "EBGaramond-Bold.otf",
+}
+
+# Debian's 0.016 Bold is an unfinished draft (127 characters), so the bold faces are
+# static weight-700 instances of EB Garamond 1.003's variable fonts, from the PyPI
+# package fontpkg-eb-garamond (pip download --no-deps fontpkg-eb-garamond; unzip).
+BOLD_INSTANCES: dict[str, tuple[str, str]] = {
+    "EBGaramond[wght].ttf": ("EBGaramond-Bold.ttf", "Bold"),
+    "EBGaramond-Italic[wght].ttf": ("EBGaramond-BoldItalic.ttf", "Bold Italic"),
 }
 
 CJK_FAMILY = "Noto Serif CJK SC"
@@ -278,6 +285,22 @@ def copy_ebgaramond(source_dir: Path, dest: Path) -> dict[str, str]:
     return statements
 
 
+def instantiate_bold(variable_dir: Path, dest: Path) -> None:
+    """Cut static Bold and Bold Italic (wght 700) out of EB Garamond 1.003's variable fonts."""
+    from fontTools.varLib import instancer
+
+    for source_name, (dest_name, style) in BOLD_INSTANCES.items():
+        font = instancer.instantiateVariableFont(TTFont(str(variable_dir / source_name)), {"wght": 700})
+        name = font["name"]
+        for name_id, value in ((1, "EB Garamond"), (2, style), (4, f"EB Garamond {style}"),
+                               (6, f"EBGaramond-{style.replace(' ', '')}")):
+            name.setName(value, name_id, 3, 1, 0x409)
+        name.removeNames(nameID=16)
+        name.removeNames(nameID=17)
+        font["OS/2"].usWeightClass = 700
+        font.save(str(dest / dest_name))
+
+
 def describe(path: Path) -> str:
     """Return one summary line: file, size and name IDs 1/2 and 16/17."""
     with TTFont(str(path), lazy=True) as font:
@@ -293,14 +316,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=DEFAULT_DEST, help="output folder")
     parser.add_argument("--ebgaramond-dir", type=Path, default=EBGARAMOND_DIR)
     parser.add_argument("--noto-dir", type=Path, default=NOTO_DIR)
+    parser.add_argument("--ebgaramond-variable-dir", type=Path, default=None,
+                        help="folder with EB Garamond 1.003's variable fonts (fontpkg-eb-garamond)")
     args = parser.parse_args(argv)
     dest: Path = args.dest
     dest.mkdir(parents=True, exist_ok=True)
 
     statements = copy_ebgaramond(args.ebgaramond_dir, dest)
+    if args.ebgaramond_variable_dir:
+        instantiate_bold(args.ebgaramond_variable_dir, dest)
     write_licence(
         dest / "OFL-EBGaramond.txt",
-        "EB Garamond 12 (EBGaramond-*.otf), unmodified.",
+        "EB Garamond 12 (EBGaramond-Regular.otf, EBGaramond-Italic.otf), unmodified.",
         EBGARAMOND_PACKAGE, statements, ("OFL-1.1",),
     )
 
