@@ -332,11 +332,36 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     cmap = set(TTFont(io.BytesIO(data)).getBestCmap())
     assert used and cmap == used
     assert len(data) < 60_000
+    chapter = epub.xml("EPUB/text/chapter-1.xhtml")
+    runs = chapter.xpath('//x:span[@class="cjk"]', namespaces=NS)
+    assert runs and all(r.get("lang") == "zh" and all(is_cjk(ch) for ch in r.text) for r in runs)
     css = epub.zip.read("EPUB/css/fonts.css").decode()
     assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-GB2312-subset.otf"); }' in css
     assert 'body { font-family: serif, "bookmaker CJK"; }' in css
     head = epub.xml("EPUB/text/titlepage.xhtml").xpath("//x:link/@href", namespaces=NS)
     assert head == ["../css/fonts.css", "../css/epub.css"]
+
+
+def test_mupdf_shows_the_cover_no_empty_pages_and_chinese_in_the_embedded_face(generated) -> None:  # type: ignore[no-untyped-def]
+    """MuPDF, a real reading engine, lays the reflowable book out (PyMuPDF opens EPUB)."""
+    import pymupdf
+
+    with pymupdf.open(generated[3].path) as doc:
+        cover = doc[0].get_image_info()
+        assert cover and cover[0]["width"] == 1600
+        x0, y0, x1, y1 = cover[0]["bbox"]
+        assert (y1 - y0) > doc[0].rect.height * 0.8, "the cover image is drawn at full page height"
+        empty = [i for i, page in enumerate(doc) if i and not page.get_text().strip() and not page.get_image_info()]
+        assert empty == [], "a page with nothing on it (a page-break-before on a heading does that)"
+        fonts = {
+            span["font"]
+            for page in doc
+            for block in page.get_text("dict")["blocks"]
+            for line in block.get("lines", [])
+            for span in line["spans"]
+            if any(is_cjk(ch) for ch in span["text"])
+        }
+    assert fonts == {"Noto Serif CJK SC Regular"}, "Chinese set in the embedded subset, not a fallback"
 
 
 def test_css_survives_reading_systems() -> None:

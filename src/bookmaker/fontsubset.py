@@ -1,4 +1,4 @@
-"""Subset the bundled fonts to the characters a book uses, for embedding in the EPUB."""
+"""Subset the bundled fonts to the characters a book uses for the EPUB, and mark the CJK text they set."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fontTools import subset
+from lxml import etree
 
 from bookmaker.cover import font_path
 
@@ -112,4 +113,87 @@ def fonts_css(fonts: list[EmbeddedFont]) -> str:
     body = [f'"{BODY_FAMILY}"'] if any(not f.cjk for f in fonts) else ["serif"]
     cjk = [f'"{CJK_FAMILY}"'] if any(f.cjk for f in fonts) else []
     stack = body + cjk + (["serif"] if body != ["serif"] else [])
-    return "\n".join([f.rule for f in fonts] + [f"body {{ font-family: {', '.join(stack)}; }}"]) + "\n"
+    rules = [f.rule for f in fonts] + [f"body {{ font-family: {', '.join(stack)}; }}"]
+    if cjk:
+        rules.append(f".{CJK_CLASS} {{ font-family: {', '.join(cjk + body)}; }}")
+    return "\n".join(rules) + "\n"
+
+
+#: The class of the spans around CJK runs (styled in ``fonts_css``).
+CJK_CLASS = "cjk"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+
+
+def run_language(run: str) -> str | None:
+    """The language of a CJK run: ``ja`` with kana, ``ko`` with hangul, else ``zh``."""
+    if any(0x3040 <= ord(ch) <= 0x30FF for ch in run):
+        return "ja"
+    if any(0xAC00 <= ord(ch) <= 0xD7AF or 0x1100 <= ord(ch) <= 0x11FF or 0x3130 <= ord(ch) <= 0x318F for ch in run):
+        return "ko"
+    return "zh"
+
+
+def _split_runs(text: str) -> list[tuple[str, bool]]:
+    runs: list[tuple[str, bool]] = []
+    for ch in text:
+        cjk = is_cjk(ch)
+        if runs and runs[-1][1] == cjk:
+            runs[-1] = (runs[-1][0] + ch, cjk)
+        else:
+            runs.append((ch, cjk))
+    return runs
+
+
+def _spans(text: str, language: str) -> tuple[str | None, list[etree._Element]]:
+    """``text`` as leading text plus CJK spans whose tails carry the text in between."""
+    lead: str | None = None
+    spans: list[etree._Element] = []
+    primary = language.split("-")[0].lower()
+    for run, cjk in _split_runs(text):
+        if not cjk:
+            if spans:
+                spans[-1].tail = run
+            else:
+                lead = run
+            continue
+        span = etree.Element(f"{_XHTML}span", {"class": CJK_CLASS})
+        lang = run_language(run)
+        if lang and lang != primary:
+            # WCAG 2.2 SC 3.1.2 (language of parts): screen readers switch voice.
+            span.set("lang", lang)
+            span.set(_XML_LANG, lang)
+        span.text = run
+        spans.append(span)
+    return lead, spans
+
+
+def mark_cjk_runs(root: etree._Element, language: str) -> bool:
+    """Wrap every run of CJK text in the body in ``<span class="cjk" lang="zh">``; True if any.
+
+    Not every engine falls back past the first family of a font stack per character
+    (MuPDF sets Chinese in its built-in Droid Sans Fallback instead of the embedded
+    subset), so the runs get the CJK family directly; the language helps screen readers.
+    """
+    body = root.find(f"{_XHTML}body")
+    if body is None:
+        return False
+    changed = False
+    for el in list(body.iter()):
+        if not isinstance(el.tag, str) or el.get("class") == CJK_CLASS:
+            continue
+        if el.text and any(is_cjk(ch) for ch in el.text):
+            lead, spans = _spans(el.text, language)
+            el.text = lead
+            for index, span in enumerate(spans):
+                el.insert(index, span)
+            changed = True
+        if el is not body and el.tail and any(is_cjk(ch) for ch in el.tail):
+            lead, spans = _spans(el.tail, language)
+            el.tail = lead
+            parent = el.getparent()
+            at = parent.index(el) + 1
+            for index, span in enumerate(spans):
+                parent.insert(at + index, span)
+            changed = True
+    return changed

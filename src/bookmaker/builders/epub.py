@@ -14,7 +14,7 @@ from lxml import etree
 from bookmaker.builders import ROLE_LABELS, Builder, roman
 from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
-from bookmaker.fontsubset import epub_fonts, fonts_css
+from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.model import Book, Chapter, Note, TocEntry
 from bookmaker.output import atomic_output
 from bookmaker.pagination import insert_breaks, pagebreak_xml, place_breaks, roman_value
@@ -87,6 +87,8 @@ class EpubBuilder(Builder):
         #: (folio, href from the package root) in reading order: the page list.
         self.pages: list[tuple[str, str]] = []
         self.stylesheets = ["css/epub.css"]
+        #: Whether CJK runs are wrapped for the embedded CJK subset (set once the fonts are known).
+        self.mark_cjk = False
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -120,9 +122,12 @@ class EpubBuilder(Builder):
         )
         data = text.encode("utf-8")
         try:
-            etree.fromstring(data)
+            root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
             raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
+        if self.mark_cjk and mark_cjk_runs(root, self.book.config.language):
+            _keep_end_tags(root)
+            data = etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
         return data
 
     def chapter_doc(self, chapter: Chapter) -> Document:
@@ -259,6 +264,7 @@ class EpubBuilder(Builder):
 
         text = config.title + (config.subtitle or "") + "".join(d.title + d.content for d in documents)
         fonts = epub_fonts(text, config.epub.embed_fonts)
+        self.mark_cjk = any(font.cjk for font in fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.
             self.stylesheets = ["css/fonts.css", "css/epub.css"]
@@ -408,6 +414,13 @@ def toc_label(chapter: Chapter) -> str:
 VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
 
+def _keep_end_tags(tree: etree._Element) -> None:
+    """Give empty non-void elements an empty text, so lxml writes an end tag (see ``_inner_xml``)."""
+    for el in tree.iter():
+        if isinstance(el.tag, str) and el.text is None and not len(el) and etree.QName(el).localname not in VOID_TAGS:
+            el.text = ""
+
+
 def _inner_xml(tree: etree._Element) -> str:
     """The content of ``tree`` as XHTML source (``tree`` is a resolved copy and is emptied).
 
@@ -417,9 +430,7 @@ def _inner_xml(tree: etree._Element) -> str:
     inside one wrapper that declares the epub prefix, so that noterefs and page breaks do
     not each repeat the namespace declaration (the page template declares it on <html>).
     """
-    for el in tree.iter():
-        if isinstance(el.tag, str) and el.text is None and not len(el) and el.tag not in VOID_TAGS:
-            el.text = ""
+    _keep_end_tags(tree)
     wrapper = etree.Element("wrapper", nsmap={"epub": OPS_NS})
     wrapper.text = tree.text
     wrapper.extend(list(tree))
