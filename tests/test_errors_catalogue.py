@@ -155,6 +155,25 @@ def _cover_symlink_out(book: Path) -> None:
     (book / "cover.png").symlink_to(book.parent / "cover.png")
 
 
+def _theme(book: Path) -> Path:
+    (book / "book.yaml").write_text(YAML + "styles: theme\n", encoding="utf-8")
+    (book / "theme" / "templates").mkdir(parents=True)
+    return book / "theme"
+
+
+def _theme_file_symlink_out(book: Path) -> None:
+    (_theme(book) / "epub.css").symlink_to(book.parent / "outside.md")
+
+
+def _theme_template_symlink_out(book: Path) -> None:
+    (_theme(book) / "templates" / "page.xhtml.j2").symlink_to(book.parent / "outside.md")
+
+
+def _theme_template_code(book: Path) -> None:
+    payload = '{{ cycler.__init__.__globals__.os.system("touch PWNED") }}'
+    (_theme(book) / "templates" / "titlepage.xhtml.j2").write_text(payload, encoding="utf-8")
+
+
 GENERATED: dict[str, tuple[Callable[[Path], None], int, list[str]]] = {
     "not-utf8-chapter": (_not_utf8_chapter, EXIT_MANUSCRIPT, [r"a\.md:3: not UTF-8"]),
     "not-utf8-config": (_not_utf8_config, EXIT_CONFIG, [r"book\.yaml:1: not UTF-8"]),
@@ -165,6 +184,9 @@ GENERATED: dict[str, tuple[Callable[[Path], None], int, list[str]]] = {
     "image-symlink-out": (_image_symlink_out, EXIT_MANUSCRIPT, [r"a\.md:3: image 'chart\.png' links to a file outside the manuscript folder"]),
     "image-symlink-device": (_image_symlink_device, EXIT_MANUSCRIPT, [r"a\.md:3: image 'noise\.png' links to a file outside the manuscript folder"]),
     "chapter-symlink-out": (_chapter_symlink_out, EXIT_MANUSCRIPT, [r"b\.md: chapter links to a file outside the manuscript folder"]),
+    "theme-file-symlink-out": (_theme_file_symlink_out, EXIT_MANUSCRIPT, [r"theme/epub\.css: theme file 'epub\.css' links to a file outside the styles folder"]),
+    "theme-template-symlink-out": (_theme_template_symlink_out, EXIT_MANUSCRIPT, [r"page\.xhtml\.j2: template 'page\.xhtml\.j2' links to a file outside its theme folder"]),
+    "theme-template-code": (_theme_template_code, EXIT_MANUSCRIPT, [r"a theme template reads '__init__' of a type, which templates may not do"]),
     "cover-symlink-out": (_cover_symlink_out, EXIT_CONFIG, [r"book\.yaml:4: 'cover' cover\.png is outside the manuscript folder"]),
 }
 

@@ -69,7 +69,7 @@ def test_random_markdown_builds_or_fails_cleanly(tmp_path: Path) -> None:
     one book through the CLI: a PDF and an EPUB that EPUBCheck accepts."""
     accepted: list[str] = []
 
-    @settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(title=words, body=chapters)
     def read_one(title: str, body: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
@@ -84,10 +84,10 @@ def test_random_markdown_builds_or_fails_cleanly(tmp_path: Path) -> None:
             accepted.append(text)
 
     read_one()
-    assert len(accepted) >= 20
+    assert len(accepted) >= 10
 
     files = {"book.yaml": YAML}
-    for n, text in enumerate(accepted[:12]):
+    for n, text in enumerate(accepted[:6]):
         # Ids are unique per chapter only; give each chapter its own so the whole book is valid.
         files[f"{n:02d}.md"] = re.sub(r"\{#(sec-[ab])\}", rf"{{#c{n}-\1}}", text).replace("(a.md#", f"({n:02d}.md#c{n}-")
     book = write_book(tmp_path / "random", files)
@@ -96,4 +96,4 @@ def test_random_markdown_builds_or_fails_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.returncode == 0, result.stderr[-3000:]
     assert epubcheck_messages(out / "random.epub") == []
-    assert len(pdf_text_pages(out / "random.pdf")) > 5
+    assert len(pdf_text_pages(out / "random.pdf")) > 3

@@ -143,7 +143,7 @@ def test_host_allowed() -> None:
 
 def test_require_inside(project: Path) -> None:
     require_inside(project / "images" / "ok.txt", project, "image", "a.md", 3)
-    with pytest.raises(ManuscriptError, match="image is outside the manuscript folder"):
+    with pytest.raises(ManuscriptError, match="image is outside the manuscript folder; copy the file into it"):
         require_inside(project / ".." / "outside.txt", project, "image", "a.md", 3)
     with pytest.raises(ManuscriptError, match="image links to a file outside the manuscript folder"):
         require_inside(project / "link.txt", project, "image", "a.md", 3)
@@ -393,3 +393,19 @@ def test_metadata_is_escaped_everywhere(hostile: dict[str, object]) -> None:
     assert meta["title"] == TITLE
     assert meta["author"] == AUTHOR
     assert "Cats & Dogs <b>not bold</b>" in text
+
+
+def test_theme_template_cannot_run_code(tmp_path: Path) -> None:
+    """Theme templates come with the manuscript: Jinja2's sandbox stops the classic escape to ``os``."""
+    book = write_book(tmp_path / "manuscript", {
+        "book.yaml": YAML + "styles: theme\n",
+        "a.md": "# One\n\nText.\n",
+        "theme/templates/titlepage.xhtml.j2": '{{ cycler.__init__.__globals__.os.system("touch PWNED") }}',
+        "theme/templates/copyright.xhtml.j2": "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    })
+    result = run_cli("build", str(book), "-o", str(tmp_path / "out"), "--format", "epub", cwd=tmp_path, timeout=60)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 4, result.stderr
+    assert "which templates may not do" in result.stderr
+    assert not (tmp_path / "PWNED").exists()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -7,13 +7,14 @@ from pathlib import Path
 import jinja2
 
 from bookmaker.resources import TEMPLATES
+from bookmaker.sandbox import template_environment
 
 
 def template_env(theme: Path | None = None) -> jinja2.Environment:
     """An environment that autoescapes and fails on undefined names."""
     search = [str(theme / "templates")] if theme and (theme / "templates").is_dir() else []
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(search + [str(TEMPLATES)]),
+    return template_environment(
+        search + [str(TEMPLATES)],
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bookmaker.config import BookConfig
+from bookmaker.sandbox import require_inside
 
 _PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = _PACKAGE / "templates"
@@ -26,4 +27,8 @@ def styles_dir(config: BookConfig) -> Path:
 def style_file(config: BookConfig, name: str) -> Path:
     """A stylesheet from the book's theme, falling back to the default theme for missing files."""
     custom = styles_dir(config) / name
-    return custom if custom.is_file() else default_styles() / name
+    if custom.is_file():
+        # A theme file is packed into the EPUB: a symlink must not bring in a file from elsewhere.
+        require_inside(custom, styles_dir(config), f"theme file '{name}'", custom, None, "the styles folder")
+        return custom
+    return default_styles() / name

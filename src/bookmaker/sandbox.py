@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import jinja2
+import jinja2.sandbox
+
 from bookmaker.errors import ManuscriptError
 from bookmaker.log import warn
 
@@ -31,7 +34,9 @@ def leaves(path: Path, root: Path) -> bool:
     return not path.resolve().is_relative_to(root.resolve())
 
 
-def require_inside(path: Path, root: Path, what: str, source: Path | str, line: int | None) -> None:
+def require_inside(
+    path: Path, root: Path, what: str, source: Path | str, line: int | None, folder: str = "the manuscript folder"
+) -> None:
     """Refuse a file that is outside the manuscript folder, or reaches out of it by a symlink.
 
     Whatever is read here ends up in the EPUB zip, so a manuscript from someone else
@@ -42,10 +47,43 @@ def require_inside(path: Path, root: Path, what: str, source: Path | str, line: 
         lexical = Path(os.path.normpath(path.absolute()))
         how = "links to a file" if lexical.is_relative_to(root.absolute()) else "is"
         raise ManuscriptError(
-            f"{what} {how} outside the manuscript folder; copy the file into the manuscript",
+            f"{what} {how} outside {folder}; copy the file into it",
             source,
             line,
         )
+
+
+class ContainedLoader(jinja2.FileSystemLoader):
+    """Load templates only from files really inside the search folders (a theme's symlink cannot reach out)."""
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if filename and not inside(Path(filename), [Path(p) for p in self.searchpath]):
+            raise ManuscriptError(f"template '{template}' links to a file outside its theme folder", filename)
+        return source, filename, uptodate
+
+
+def template_environment(search: list[str], **options: Any) -> jinja2.Environment:
+    """A Jinja2 environment for templates a manuscript's theme may bring.
+
+    Theme templates come with the manuscript, so they are untrusted code: a plain
+    Environment lets ``{{ cycler.__init__.__globals__.os.system(...) }}`` run commands.
+    The sandbox refuses such attribute access (Jinja2 docs, "Sandbox").
+    """
+    return _TemplateSandbox(loader=ContainedLoader(search), **options)
+
+
+class _TemplateSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
+    """The sandbox, reporting a refused access as a bookmaker error rather than an unexpected SecurityError."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        raise ManuscriptError(f"a theme template reads '{attribute}' of a {type(obj).__name__}, which templates may not do")
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja2's signature
+        try:
+            return super().call(__context, __obj, *args, **kwargs)
+        except jinja2.sandbox.SecurityError as exc:
+            raise ManuscriptError(f"theme template '{__context.name}': {exc}") from None
 
 
 def host_allowed(url: str, hosts: Iterable[str]) -> bool:
