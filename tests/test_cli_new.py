@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from bookmaker.config import KNOWN_KEYS, PDF_KEYS
+from bookmaker.lint import check_manuscript
 from conftest import epubcheck_messages, run_cli
 
 
-def test_new_project_checks_clean_builds_and_passes_epubcheck(tmp_path):
+def test_new_project_checks_clean_builds_and_passes_epubcheck(tmp_path, monkeypatch):
     result = run_cli("new", "my-book", "--title", "My: \"Book\"", "--author", "Ann Lee", "--styles", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "created my-book/" in result.stdout and "bookmaker preview" in result.stdout
@@ -19,15 +22,28 @@ def test_new_project_checks_clean_builds_and_passes_epubcheck(tmp_path):
     assert (project / "styles" / "print.css").is_file() and (project / "styles" / "fonts").is_dir()
     assert (project / ".gitignore").read_text() == "build/\n"
 
-    # check --outputs builds the EPUB and runs the real EPUBCheck on it.
-    check = run_cli("check", "--outputs", cwd=project, env={"SOURCE_DATE_EPOCH": "1780000000"})
+    check = run_cli("check", cwd=project)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout == "" and check.stderr.strip() == "no problems found"
+
+    # check --outputs runs EPUBCheck on the very EPUB that build writes (one slow EPUBCheck
+    # run is enough: it is the real one below).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
+    checked: list[bytes] = []
+
+    class Spy:
+        def __init__(self, path: str) -> None:
+            checked.append(Path(path).read_bytes())
+            self.messages: list[object] = []
+
+    monkeypatch.setattr("epubcheck.EpubCheck", Spy)
+    assert check_manuscript(project / "manuscript", outputs=True) == []
 
     build = run_cli("build", cwd=project, env={"SOURCE_DATE_EPOCH": "1780000000"})
     assert build.returncode == 0, build.stderr
     assert build.stderr == ""  # no warnings, and no progress line when piped
     assert "wrote build/my-book.pdf" in build.stdout and "wrote build/my-book.epub" in build.stdout
+    assert checked == [(project / "build" / "my-book.epub").read_bytes()]
     assert epubcheck_messages(project / "build" / "my-book.epub") == []
 
 

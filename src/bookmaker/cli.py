@@ -191,7 +191,7 @@ def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict
 @_MANUSCRIPT
 @click.option("--strict", is_flag=True, help="Fail (exit 6) on warnings too, not only on errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="text (file:line: severity: CODE message) or json.")
-@click.option("--outputs", is_flag=True, help="Also build the EPUB and run EPUBCheck on it (needs Java).")
+@click.option("--outputs", is_flag=True, help="Also build the book in a temporary folder and run EPUBCheck on the EPUB (needs Java).")
 @_output_options
 @_guarded
 def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, verbose: int, quiet: bool, debug: bool) -> None:

