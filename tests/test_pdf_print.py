@@ -585,6 +585,22 @@ def test_pdf_standards(standard: str, make_book, tmp_path: Path, caplog: pytest.
         built.pdf.close()
 
 
+GS_CMYK = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+
+
+@pytest.mark.skipif(not GS_CMYK.is_file(), reason="needs a CMYK ICC profile (Debian package libgs-common)")
+def test_pdf_x4_takes_the_printers_profile_as_output_intent(make_book, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = small_book(make_book, "pdf:\n  standard: pdf/x-4\n")
+    (root / "press.icc").write_bytes(GS_CMYK.read_bytes())
+    built = build_pdf(root, tmp_path / "out")
+    try:
+        intents = built.pdf.catalog_key("OutputIntents")
+        assert "/GTS_PDFX" in intents and "DestOutputProfile" in intents
+        assert "PDF/X-4" in built.pdf.doc.get_xml_metadata()
+    finally:
+        built.pdf.close()
+
+
 def test_low_resolution_image_warning(make_book, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     from PIL import Image
 

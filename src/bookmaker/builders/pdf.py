@@ -382,7 +382,8 @@ class PdfBuilder(Builder):
             css += "img { image-rendering: crisp-edges; }\n"
         profile = self._output_profile() if geometry.standard == "pdf/x-4" else None
         if profile is not None:
-            css += f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); }}\n"
+            css += (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
+                    "components: cyan, magenta, yellow, black; }\n")
         return css
 
     def _output_profile(self) -> Path | None:
@@ -407,14 +408,19 @@ class PdfBuilder(Builder):
         fetcher = ProjectFetcher(self._fetcher_roots(), config.network.allow)
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
         fonts = FontConfiguration()
-        css = [CSS(filename=str(p), font_config=fonts, url_fetcher=fetcher) for p in self.stylesheet_paths()]
-        css.append(CSS(string=self.extra_css(geometry), font_config=fonts, url_fetcher=fetcher,
-                       base_url=str(self.theme) + "/"))
+        # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
+        profiles: dict[str, Any] = {}
+        css = [
+            CSS(filename=str(p), font_config=fonts, color_profiles=profiles, url_fetcher=fetcher)
+            for p in self.stylesheet_paths()
+        ]
+        css.append(CSS(string=self.extra_css(geometry), font_config=fonts, color_profiles=profiles,
+                       url_fetcher=fetcher, base_url=str(self.theme) + "/"))
         document = HTML(
             string=html_text if html_text is not None else self.render_html(),
             base_url=str(config.root) + "/",
             url_fetcher=fetcher,
-        ).render(stylesheets=css, font_config=fonts, **self.render_options())
+        ).render(stylesheets=css, font_config=fonts, color_profiles=profiles, **self.render_options())
         return document
 
     def render_options(self) -> dict[str, Any]:
