@@ -174,6 +174,11 @@ def _theme_template_code(book: Path) -> None:
     (_theme(book) / "templates" / "titlepage.xhtml.j2").write_text(payload, encoding="utf-8")
 
 
+def _svg_with_script(book: Path) -> None:
+    (book / "a.md").write_text("# One\n\n![A drawing](drawing.svg)\n", encoding="utf-8")
+    (book / "drawing.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', encoding="utf-8")
+
+
 GENERATED: dict[str, tuple[Callable[[Path], None], int, list[str]]] = {
     "not-utf8-chapter": (_not_utf8_chapter, EXIT_MANUSCRIPT, [r"a\.md:3: not UTF-8"]),
     "not-utf8-config": (_not_utf8_config, EXIT_CONFIG, [r"book\.yaml:1: not UTF-8"]),
@@ -187,6 +192,7 @@ GENERATED: dict[str, tuple[Callable[[Path], None], int, list[str]]] = {
     "theme-file-symlink-out": (_theme_file_symlink_out, EXIT_MANUSCRIPT, [r"theme/epub\.css: theme file 'epub\.css' links to a file outside the styles folder"]),
     "theme-template-symlink-out": (_theme_template_symlink_out, EXIT_MANUSCRIPT, [r"page\.xhtml\.j2: template 'page\.xhtml\.j2' links to a file outside its theme folder"]),
     "theme-template-code": (_theme_template_code, EXIT_MANUSCRIPT, [r"a theme template reads '__init__' of a type, which templates may not do"]),
+    "svg-with-script": (_svg_with_script, EXIT_MANUSCRIPT, [r"a\.md:3: image 'drawing\.svg' contains <script>"]),
     "cover-symlink-out": (_cover_symlink_out, EXIT_CONFIG, [r"book\.yaml:4: 'cover' cover\.png is outside the manuscript folder"]),
 }
 

@@ -18,7 +18,7 @@ from lxml import etree, html
 from bookmaker.errors import ManuscriptError
 from bookmaker.log import WarningCounter, logger
 from bookmaker.sandbox import host_allowed, project_fetcher, require_inside
-from bookmaker.sanitize import is_script_url, sanitize_html
+from bookmaker.sanitize import is_script_url, sanitize_html, svg_problem
 from conftest import epubcheck_messages, run_cli, write_book
 
 YAML = "title: A Small Life\nauthor: Jane Doe\nlanguage: en\ndate: 2026-01-15\n"
@@ -409,3 +409,32 @@ def test_theme_template_cannot_run_code(tmp_path: Path) -> None:
     assert "which templates may not do" in result.stderr
     assert not (tmp_path / "PWNED").exists()
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">{}</svg>'
+
+
+def test_clean_svg_is_accepted() -> None:
+    body = '<defs><linearGradient id="g"/></defs><rect fill="url(#g)" width="1" height="1"/><use xlink:href="#g"/>'
+    assert svg_problem(SVG.format(body).encode()) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("<script>alert(1)</script>", "contains <script>"),
+        ('<rect onclick="x()"/>', "event handler ('onclick')"),
+        ('<image xlink:href="file:///etc/hostname"/>', "refers to 'file:///etc/hostname'"),
+        ('<image href="../../outside.png"/>', "refers to '../../outside.png'"),
+        ('<image href="https://example.org/x.png"/>', "refers to 'https://example.org/x.png'"),
+        ("<style>@import url(https://example.org/a.css);</style>", "<style> that loads another file"),
+        ('<foreignObject><p xmlns="http://www.w3.org/1999/xhtml">x</p></foreignObject>', "contains <foreignobject>"),
+    ],
+)
+def test_unsafe_svg_is_refused(body: str, problem: str) -> None:
+    assert problem in (svg_problem(SVG.format(body).encode()) or "")
+
+
+def test_svg_with_entities_is_refused() -> None:
+    xxe = b'<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/hostname">]><svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>'
+    assert "declares XML entities" in (svg_problem(xxe) or "")

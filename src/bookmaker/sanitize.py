@@ -113,3 +113,43 @@ def _why(tag: str) -> str:
         return "books have no forms"
     return "a book does not embed outside documents"
 
+
+
+#: Elements an SVG image may not hold: they run code or embed other documents.
+SVG_FORBIDDEN = frozenset("script foreignobject iframe object embed".split())
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*(?!#|data:)[^)'\"\s]|@import", re.I)
+
+
+def svg_problem(data: bytes) -> str | None:
+    """Why an SVG image cannot go into the book (scripts, outside references), or None if it can.
+
+    An SVG is packed into the EPUB as the author wrote it, so it is checked, not rewritten:
+    a script would make the EPUB scripted, and a reference outside the file (``file:``,
+    ``http:``, ``../``) would load something outside the project or break EPUBCheck (RSC-030).
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        return f"is not well-formed SVG ({exc})"
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        # External entities read files and nested ones explode in memory ("billion laughs").
+        return "declares XML entities, which a book image may not hold"
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = etree.QName(el).localname.lower()
+        if tag in SVG_FORBIDDEN:
+            return f"contains <{tag}>, which a book image may not hold"
+        if tag == "style" and _CSS_URL.search(el.text or ""):
+            return "has a <style> that loads another file"
+        for name, value in el.attrib.items():
+            local = etree.QName(name).localname.lower()
+            if local.startswith("on"):
+                return f"has an event handler ('{local}'), which a book image may not hold"
+            if local == "href" and not value.strip().startswith(("#", "data:image/")):
+                return f"refers to '{value.strip()[:60]}' outside the image; embed it or remove the reference"
+            if local == "style" and _CSS_URL.search(value):
+                return "has a style attribute that loads another file"
+    return None

@@ -17,6 +17,7 @@ from bookmaker.log import warn
 from bookmaker.markup import line_of
 from bookmaker.model import Book, Chapter, Image, TocEntry
 from bookmaker.sandbox import require_inside
+from bookmaker.sanitize import svg_problem
 
 #: Image types both outputs can carry (EPUB 3 core media types that WeasyPrint draws).
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
@@ -167,6 +168,9 @@ def read_image(path: Path, source: Path, line: int | None, src: str, max_pixels:
     if not path.is_file():
         raise ManuscriptError(f"image not found: {src}", source, line)
     if path.suffix.lower() == ".svg":
+        problem = svg_problem(path.read_bytes())
+        if problem:
+            raise ManuscriptError(f"image '{src}' {problem}", source, line)
         return Image(name="", source=path, media_type=_SVG_TYPE, width=0, height=0)
     try:
         with image_header(path) as im:
