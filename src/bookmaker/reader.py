@@ -44,7 +44,10 @@ def find_sources(config: BookConfig) -> list[Path]:
 
 def read_source(path: Path) -> Source:
     """Read a .md file as UTF-8 and split off its YAML front matter."""
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:  # unreadable, a folder named *.md, a dangling link
+        raise ManuscriptError(f"cannot be read ({exc.strerror or exc})", path) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -180,7 +180,8 @@ def read_image(path: Path, source: Path, line: int | None, src: str, max_pixels:
     except ManuscriptError:
         raise
     except Exception as exc:  # Pillow raises many types for broken files
-        raise ManuscriptError(f"image '{src}' cannot be read ({exc.__class__.__name__}: {exc})", source, line) from None
+        # Pillow's message repeats the absolute path; the author needs only what is wrong.
+        raise ManuscriptError(f"image '{src}' cannot be read: it is corrupt or not an image ({exc.__class__.__name__})", source, line) from None
     if fmt not in IMAGE_TYPES:
         raise ManuscriptError(f"image '{src}' is {fmt}; use PNG, JPEG, GIF or SVG", source, line)
     return Image(name="", source=path, media_type=IMAGE_TYPES[fmt], width=width, height=height)
