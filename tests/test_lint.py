@@ -105,6 +105,10 @@ def test_check_reports_every_planted_finding_with_code_and_line(make_book):
     assert got == EXPECTED, "\n".join(str(f) for f in findings)
     for f in findings:
         assert f.severity == SEVERITY[f.code]
+    # Reading order: book.yaml, then each chapter from top to bottom.
+    assert [Path(f.path).name for f in findings][:2] == ["book.yaml", "01-notes.md"]
+    lines = [f.line for f in findings if f.path.endswith("01-notes.md")]
+    assert lines == sorted(lines)
 
 
 def test_check_cli_prints_editor_locations_and_fails_on_errors(make_book):

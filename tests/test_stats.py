@@ -33,7 +33,7 @@ def test_stats_json_counts_chapters_and_totals(make_book):
     # Title (1) + body (8) + notes (4); alt text is not counted.
     assert (one["words"], one["notes"], one["figures"]) == (13, 2, 1)
     assert (data["words"], data["notes"], data["figures"]) == (15, 2, 1)
-    assert data["pages"] == 4 + 1 + 1
+    assert data["pages"] == 5 + 2 + 2  # front matter, then chapters opening on a right-hand page
     assert data["reading_minutes"] == 1
 
 
@@ -47,7 +47,9 @@ def test_stats_table_of_the_demo_book():
     words = int(total[1].replace(",", ""))
     assert words > 8000 and total[2:] == ["13", "1"]
     assert f"at {WORDS_PER_MINUTE} words a minute" in lines[-1]
-    assert "Estimated print pages:" in result.stdout
+    # The demo book prints on 53 pages; the estimate should be close.
+    pages = int(result.stdout.split("Estimated print pages: ")[1].split()[0])
+    assert 45 <= pages <= 60
 
 
 def test_stats_reports_a_broken_manuscript_in_one_line(make_book):

@@ -123,7 +123,7 @@ def check_manuscript(manuscript: Path, outputs: bool = False) -> list[Finding]:
     if config is not None and not any(f.severity == ERROR for f in findings):
         # The safety net: whatever the build itself would stop on is a finding too.
         _check_build(manuscript, findings, outputs)
-    return _unique(findings)
+    return _in_reading_order(_unique(findings))
 
 
 def _check_config(manuscript: Path, findings: list[Finding]) -> BookConfig | None:
@@ -384,6 +384,14 @@ def _snippet_line(text: str, snippet: str) -> int | None:
             return line
         snippet = snippet[1:]
     return None
+
+
+def _in_reading_order(findings: list[Finding]) -> list[Finding]:
+    """Files in the order they were read (book.yaml, then chapters), each from top to bottom."""
+    order: dict[str | None, int] = {}
+    for f in findings:
+        order.setdefault(f.path, len(order))
+    return sorted(findings, key=lambda f: (order[f.path], f.line or 0))
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

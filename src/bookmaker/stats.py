@@ -13,8 +13,8 @@ from bookmaker.transforms import text_of
 WORDS_PER_PAGE = 330
 #: Silent reading speed of an adult reader of non-fiction (Brysbaert 2019: 238 wpm).
 WORDS_PER_MINUTE = 238
-#: Title, copyright and contents pages before the first chapter.
-FRONT_PAGES = 4
+#: Half-title, title, copyright and contents pages, with the blank pages between them.
+FRONT_PAGES = 5
 #: A figure takes about half a page.
 PAGES_PER_FIGURE = 0.5
 
@@ -81,8 +81,9 @@ def book_stats(book: Book) -> BookStats:
             name = chapter.source.name
         cs = chapter_stats(chapter, name)
         stats.chapters.append(cs)
-        # Chapters open on a new page, so each rounds up on its own.
-        pages += max(1, math.ceil(cs.words / WORDS_PER_PAGE + cs.figures * PAGES_PER_FIGURE))
+        # Chapters open on a right-hand page (print.css), so each fills an even number of pages.
+        own = max(1, math.ceil(cs.words / WORDS_PER_PAGE + cs.figures * PAGES_PER_FIGURE))
+        pages += own + own % 2
     stats.words = sum(c.words for c in stats.chapters)
     stats.notes = sum(c.notes for c in stats.chapters)
     stats.figures = sum(c.figures for c in stats.chapters)
