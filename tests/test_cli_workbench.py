@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import select
@@ -131,3 +132,25 @@ def test_watch_keeps_running_after_a_failed_build(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("env", "progress", "colour"),
+    [({}, True, True), ({"CI": "true"}, False, True), ({"NO_COLOR": "1"}, True, False), ({"TERM": "dumb"}, False, False)],
+)
+def test_progress_and_colour_rules(monkeypatch, env, progress, colour):
+    from bookmaker.terminal import use_color, wants_progress
+
+    for name in ("CI", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert wants_progress(FakeTerminal()) is progress
+    assert use_color(FakeTerminal()) is colour
+    assert not wants_progress(io.StringIO()) and not use_color(io.StringIO())

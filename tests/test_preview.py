@@ -145,7 +145,8 @@ def test_a_real_browser_reloads_after_a_save(server, tmp_path):
         wait_for(lambda: "/__reload" in requests, timeout=60)
         loads = requests.count("/one.html")
         (server.site.manuscript / "01-one.md").write_text("# One\n\nEdited in the browser test.\n", encoding="utf-8")
-        assert wait_for(lambda: requests.count("/one.html") > loads, timeout=10) < 1.0
+        # A second of margin over the server-side test: the browser runs beside the whole suite.
+        assert wait_for(lambda: requests.count("/one.html") > loads, timeout=10) < 2.0
         assert "Edited in the browser test." in fetch(server.url + "one.html")[1]
     finally:
         browser.terminate()
