@@ -154,3 +154,10 @@ def test_progress_and_colour_rules(monkeypatch, env, progress, colour):
     assert wants_progress(FakeTerminal()) is progress
     assert use_color(FakeTerminal()) is colour
     assert not wants_progress(io.StringIO()) and not use_color(io.StringIO())
+
+
+@pytest.mark.parametrize("args", [["preview", "nowhere"], ["build", "nowhere", "--watch"]])
+def test_a_missing_manuscript_is_one_line_and_exit_3(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr == "error: nowhere: manuscript folder not found\n"

@@ -164,6 +164,8 @@ def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: boo
             # Any other failure was printed; keep watching for the fix.
 
     attempt()
+    if not manuscript.is_dir():
+        sys.exit(EXIT_CONFIG)  # nothing to watch; the error was printed by the build
     click.echo(f"watching {display_path(manuscript)} for changes (Ctrl-C stops)", err=True)
     for changed in iter_changes(watched_folders(manuscript), ignore=[outdir]):
         if not quiet:
@@ -310,10 +312,12 @@ def preview(manuscript: Path, port: int, open_browser: bool, verbose: int, quiet
     """
     import threading
 
-    from bookmaker.errors import OutputError
+    from bookmaker.errors import ConfigError, OutputError, format_location
     from bookmaker.preview import PreviewServer
 
     _setup_logging(verbose, quiet)
+    if not manuscript.is_dir():
+        raise ConfigError([format_location(manuscript, None, "manuscript folder not found")])
     try:
         server = PreviewServer(manuscript, port).start()
     except OSError as exc:
