@@ -458,6 +458,49 @@ def test_figures_fit_with_their_caption_and_tables_repeat_their_header(generated
         assert header and header[0].bbox[1] < rows[0].bbox[1], f"page {page.number}: table without its header row"
 
 
+def test_trim_parsing_and_margins() -> None:
+    from bookmaker.config import PdfOptions
+    from bookmaker.geometry import parse_length, parse_trim
+
+    assert parse_trim("6x9in") == (432, 648) and parse_trim("6in x 9in") == (432, 648)
+    assert parse_trim("b-format") == pytest.approx((365.67, 561.26), abs=0.01)
+    assert parse_trim("140x216mm") == pytest.approx((396.85, 612.28), abs=0.01)
+    assert parse_trim("5.25X8IN") == (378, 576) and parse_trim("6x9") is None
+    assert parse_length("3mm") == pytest.approx(8.504, abs=0.001) and parse_length("0") == 0 and parse_length("3") is None
+    g = Geometry.from_options(PdfOptions(trim="6x9in"))
+    for pages, inside in ((100, 0.625), (250, 0.75), (400, 0.875), (600, 1.0), (800, 1.125)):
+        m = g.for_pages(pages).margins
+        assert m.inside == pytest.approx(inside * 72) and m.outside >= 36 and m.top >= 36 and m.bottom >= 36
+    assert g.text_box(1)[0] == g.margins.inside and g.text_box(2)[0] == g.margins.outside
+
+
+def test_drop_cap_theme_option_does_not_overlap_the_text(make_book, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The theme's drop cap (a floated element) pushes three lines aside and overlaps none."""
+    from bookmaker.resources import default_styles
+
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    css = (default_styles() / "print.css").read_text(encoding="utf-8").replace("url(fonts/", f"url({default_styles().as_uri()}/fonts/")
+    css += (":root { --dropcap-float: left; --dropcap-size: 5.25em; --dropcap-height: 0.76em; "
+            "--dropcap-raise: -0.012em; --dropcap-gap: 0.06em; }\n")
+    (theme / "print.css").write_text(css, encoding="utf-8")
+    root = small_book(make_book, f"styles: {theme}\n")
+    built = build_pdf(root, tmp_path / "out")
+    try:
+        page = built.pdf.pages[built.pdf.dests[built.book.chapters[0].id] - 1]
+        cap = next(ln for ln in page.body if ln.size > 40)
+        assert cap.text == "W"
+        text = [ln for ln in page.body if 10 < ln.size < 13 and ln.bbox[1] > cap.bbox[1] - 5]
+        beside, below = text[:3], text[3]
+        for line in beside:
+            assert line.bbox[0] >= cap.bbox[2], f"{line.text[:30]!r} overlaps the drop cap"
+        assert below.bbox[0] < cap.bbox[2]  # the fourth line runs under the cap again
+        # The cap's baseline sits on the third line's baseline.
+        assert abs(cap.origins[0][1][1] - beside[2].origins[0][1][1]) < 1.0
+    finally:
+        built.pdf.close()
+
+
 def test_gutter_grows_with_page_count() -> None:
     assert [gutter_for(n) / 72 for n in (24, 150, 151, 300, 301, 500, 501, 700, 701)] == [
         0.375, 0.375, 0.5, 0.5, 0.625, 0.625, 0.75, 0.75, 0.875]
