@@ -112,3 +112,10 @@ def test_missing_book_yaml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path)
     assert "book.yaml: not found" in str(info.value)
+
+
+def test_print_geometry_is_validated_with_the_rest(tmp_path: Path) -> None:
+    found = problems(tmp_path, "title: T\nauthor: A\nlanguage: xx!\npdf:\n  trim: 7x\n")
+    assert len(found) == 2
+    assert "'language' must be a language tag" in found[0]
+    assert found[1].startswith(f"{tmp_path / 'book.yaml'}:5: 'pdf.trim'")

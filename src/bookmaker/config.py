@@ -271,6 +271,14 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
         limits=_limits(p, data),
     )
+    # The print geometry is checked here too, so that every build (EPUB-only included)
+    # and `bookmaker check` report a bad 'pdf.trim' with the other problems.
+    from bookmaker.geometry import Geometry
+
+    try:
+        Geometry.from_config(config)
+    except ConfigError as exc:
+        p.items.extend(exc.problems)
     if p.items:
         raise ConfigError(p.items)
     return config
