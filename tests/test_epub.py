@@ -216,7 +216,8 @@ def test_page_list_points_at_pagebreaks_in_order_and_ncx_mirrors_it(generated) -
     arabic = [label for label in labels if label.isdigit()]
     assert arabic == [str(n) for n in range(1, len(arabic) + 1)]
     assert labels[: len(labels) - len(arabic)][:3] == ["i", "ii", "iii"]
-    assert len(arabic) >= pdf.pages - len(labels) + len(arabic) - 2
+    # Every page is listed but the blank ones after the last text (at most a verso and the back).
+    assert pdf.pages - 2 <= len(labels) <= pdf.pages
     targets = epub.ncx.xpath("//ncx:pageList/ncx:pageTarget", namespaces=NS)
     assert [(t.findtext("ncx:navLabel/ncx:text", namespaces=NS), t.find("ncx:content", NS).get("src")) for t in targets] == pages
     assert {t.get("type") for t in targets} == {"front", "normal"}
