@@ -135,3 +135,17 @@ def test_parts_hold_their_chapters(make_book: Callable[..., Path]) -> None:
         ("Thanks", []),
     ]
     assert [c.number for c in book.chapters] == [1, 1, 2, 2, 3, None]
+
+
+def test_link_to_an_id_on_the_title_heading_resolves(make_book: Callable[..., Path], caplog: pytest.LogCaptureFixture) -> None:
+    root = make_book({
+        "book.yaml": MINIMAL_YAML,
+        "a.md": "# Alpha {#alpha-start}\n\nSee [B](b.md#beta-start).\n",
+        "b.md": "# Beta {#beta-start}\n\nBack to [A](a.md#alpha-start).\n",
+    })
+    with caplog.at_level(logging.WARNING, logger="bookmaker"):
+        book = read_book(root)
+    assert not [m for m in caplog.messages if "points nowhere" in m]
+    assert book.chapters[1].title == "Beta"
+    link = book.chapters[0].body.find(".//a")
+    assert (link.get("data-chapter"), link.get("data-anchor")) == ("b", "beta-start")

@@ -181,6 +181,14 @@ def _take_title(body: etree._Element) -> str | None:
     first = next(iter(body), None)
     if first is not None and first.tag == "h1":
         title = _WS_RE.sub(" ", first.text_content()).strip()
+        anchor = first.get("id")
+        if anchor:
+            # `# Title {#id}`: the heading becomes the chapter title, but links to its id
+            # must still land at the chapter's start.
+            marker = etree.Element("span", id=anchor)
+            marker.tail = first.tail
+            first.addprevious(marker)
+            first.tail = None
         _remove_keep_tail(first)
         return title
     return None
