@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bookmaker.lint import SEVERITY, check_manuscript, print_dpi, text_width_inches
+from bookmaker.lint import SEVERITY, check_manuscript, print_box_inches, print_dpi
 from conftest import MINIMAL_YAML, run_cli
 
 
@@ -162,12 +162,15 @@ def test_code_spans_may_hold_straight_quotes(make_book):
     assert check_manuscript(root) == []
 
 
-def test_print_resolution_estimate():
-    width = text_width_inches("6x9in")
-    assert width == pytest.approx(4.65)
-    assert print_dpi(300, 200, width) == 96  # printed at its CSS size
-    assert print_dpi(2400, 1200, width) > 300
-    assert text_width_inches("148x210mm") == pytest.approx(148 / 25.4 - 1.35)
+def test_print_resolution_estimate(make_book):
+    from bookmaker.config import load_config
+
+    box = print_box_inches(load_config(make_book({"book.yaml": MINIMAL_YAML})))
+    assert 4.0 < box[0] < 5.0 and 4.0 < box[1] < 6.0  # 6x9 in: the text block, figures capped
+    assert print_dpi(300, 200, box) == 96  # printed at its CSS size
+    assert print_dpi(2400, 1200, box) > 300
+    small = make_book({"book.yaml": MINIMAL_YAML + "pdf:\n  trim: a5\n"}, name="a5")
+    assert print_box_inches(load_config(small))[0] < box[0]
 
 
 def test_outputs_runs_epubcheck_and_reports_in_the_same_format(make_book, monkeypatch):

@@ -230,7 +230,7 @@ def _check_ids(book: Book, texts: dict[str, str], findings: list[Finding]) -> di
 def _check_images(book: Book, texts: dict[str, str]) -> list[Finding]:
     found: list[Finding] = []
     root = book.config.root.resolve()
-    text_width = text_width_inches(book.config.pdf.trim)
+    box = print_box_inches(book.config)
     for chapter in book.chapters:
         text = texts.get(chapter.id, "")
         for img in chapter.body.iter("img"):
@@ -254,7 +254,7 @@ def _check_images(book: Book, texts: dict[str, str]) -> list[Finding]:
             except ManuscriptError as exc:
                 found.append(finding("BM503", exc.message, *where))
                 continue
-            dpi = print_dpi(image.width, image.height, text_width)
+            dpi = print_dpi(image.width, image.height, box)
             if image.width and dpi < MIN_PRINT_DPI:
                 found.append(
                     finding(
@@ -267,26 +267,26 @@ def _check_images(book: Book, texts: dict[str, str]) -> list[Finding]:
     return found
 
 
-#: Trim presets of ``pdf.trim`` as (width, height) in inches (see config.PdfOptions).
-_TRIMS = {"a5": 5.83, "b-format": 5.08, "royal": 6.14}
-_UNITS = {"in": 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54, "pt": 1 / 72}
-#: The inner plus outer margin of the default print theme (styles/print.css).
-_MARGINS_IN = 1.35
-#: The tallest a figure image is printed (``figure img { max-height }`` in print.css).
-_MAX_FIGURE_HEIGHT_IN = 5.0
+#: The text block of a default 6x9 in page, if the print geometry cannot be worked out.
+_FALLBACK_BOX_IN = (4.65, 5.2)
 
 
-def text_width_inches(trim: str) -> float:
-    """The width of the text block for a ``pdf.trim`` value (an estimate: themes can change margins)."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*x\s*[\d.]+\s*(in|mm|cm|pt)\s*", trim.lower())
-    width = float(match.group(1)) * _UNITS[match.group(2)] if match else _TRIMS.get(trim.lower().strip(), 6.0)
-    return max(width - _MARGINS_IN, 1.0)
+def print_box_inches(config: BookConfig) -> tuple[float, float]:
+    """The largest a figure image is printed: the text width, and the theme's figure height cap."""
+    from bookmaker.geometry import Geometry
+
+    try:
+        geometry = Geometry.from_config(config)
+    except BookmakerError:
+        return _FALLBACK_BOX_IN
+    # print.css caps figures at --figure-max-height, 72% of the text height (geometry.css()).
+    return geometry.text_width / 72, geometry.text_height * 0.72 / 72
 
 
-def print_dpi(width: int, height: int, text_width: float) -> float:
-    """The resolution an image gets in print: CSS lays it out at 96 px per inch, shrunk to fit."""
+def print_dpi(width: int, height: int, box: tuple[float, float]) -> float:
+    """The resolution an image gets in print: CSS lays it out at 96 px per inch, shrunk to fit ``box``."""
     natural_w, natural_h = width / 96, height / 96
-    scale = min(1.0, text_width / natural_w if natural_w else 1.0, _MAX_FIGURE_HEIGHT_IN / natural_h if natural_h else 1.0)
+    scale = min(1.0, box[0] / natural_w if natural_w else 1.0, box[1] / natural_h if natural_h else 1.0)
     return 96 / scale
 
 
