@@ -141,7 +141,7 @@ def test_opf_manifest_and_spine(generated) -> None:  # type: ignore[no-untyped-d
     assert props["fonts/NotoSerifSC-Regular-GB2312-subset.otf"] == (None, "font/otf")
     spine = epub.spine_hrefs()
     chapters = [f"text/{c.id}.xhtml" for c in book.chapters]
-    assert spine[:4] == ["text/cover.xhtml", "text/titlepage.xhtml", "text/copyright.xhtml", chapters[0]]
+    assert spine[:4] == ["pages/cover.xhtml", "pages/titlepage.xhtml", "pages/copyright.xhtml", chapters[0]]
     assert spine[4] == "nav.xhtml" and spine[5:] == chapters[1:]
     assert epub.opf.xpath("//opf:itemref[@linear='no']", namespaces=NS) == []
 
@@ -159,8 +159,8 @@ def test_semantics_of_every_chapter(generated) -> None:  # type: ignore[no-untyp
     assert first.xpath('//x:a[@epub:type="noteref" and @role="doc-noteref"]', namespaces=NS)
     asides = first.xpath('//x:aside[@epub:type="footnote" and @role="doc-footnote"]', namespaces=NS)
     assert asides and "".join(asides[0].itertext()).strip().endswith("\u21a9\ufe0e")
-    assert epub.xml("EPUB/text/titlepage.xhtml").xpath('//x:section[@epub:type="titlepage"]', namespaces=NS)
-    assert epub.xml("EPUB/text/copyright.xhtml").xpath('//x:section[@epub:type="copyright-page"]', namespaces=NS)
+    assert epub.xml("EPUB/pages/titlepage.xhtml").xpath('//x:section[@epub:type="titlepage"]', namespaces=NS)
+    assert epub.xml("EPUB/pages/copyright.xhtml").xpath('//x:section[@epub:type="copyright-page"]', namespaces=NS)
     assert epub.nav.xpath('//x:nav[@epub:type="toc" and @role="doc-toc"]', namespaces=NS)
 
 
@@ -194,7 +194,7 @@ def test_nav_landmarks(generated) -> None:  # type: ignore[no-untyped-def]
                  for a in epub.nav.xpath('//x:nav[@epub:type="landmarks"]//x:a', namespaces=NS)}
     first_body = next(c for c in book.chapters if c.matter == "body")
     assert landmarks == {
-        "cover": "text/cover.xhtml",
+        "cover": "pages/cover.xhtml",
         "toc": "nav.xhtml#toc",
         "bodymatter": f"text/{first_body.id}.xhtml",
         "acknowledgments": "text/acknowledgments.xhtml",
@@ -281,6 +281,8 @@ def test_epub_only_build_author_cover_image_without_alt_and_body_face(tmp_path: 
     draw_figure(manuscript / "art" / "front.png", 1600, 2560)
     draw_figure(manuscript / "images" / "plain.png", 400, 200)
     (manuscript / "950-appendix.md").write_text("---\nkind: appendix\ntitle: Plates\n---\n\n![](images/plain.png)\n")
+    # File names that match the generated pages' names.
+    (manuscript / "960-copyright.md").write_text("---\nkind: colophon\ntitle: Copyright and Type\n---\n\nSet in EB Garamond.\n")
     with caplog.at_level("WARNING", logger="bookmaker"):
         _, _, path = build_in_process(manuscript, tmp_path / "out", formats=("epub",))
     assert any("plain.png" in r.getMessage() and "alt text" in r.getMessage() for r in caplog.records)
@@ -293,6 +295,7 @@ def test_epub_only_build_author_cover_image_without_alt_and_body_face(tmp_path: 
     cover = epub.opf.xpath('//opf:item[@properties="cover-image"]', namespaces=NS)[0]
     assert (cover.get("href"), cover.get("media-type")) == ("cover.png", "image/png")
     assert epub.zip.read("EPUB/cover.png") == (manuscript / "art" / "front.png").read_bytes()
+    assert {"EPUB/text/copyright.xhtml", "EPUB/pages/copyright.xhtml"} <= set(epub.zip.namelist())
     fonts = sorted(n for n in epub.zip.namelist() if n.startswith("EPUB/fonts/"))
     assert fonts == [
         "EPUB/fonts/EBGaramond-Bold-subset.ttf", "EPUB/fonts/EBGaramond-BoldItalic-subset.ttf",
@@ -314,7 +317,7 @@ def test_generated_cover_is_a_large_jpeg_on_a_linear_page(generated) -> None:  #
     assert image.format == "JPEG" and image.size[0] >= 1600 and image.size[1] >= 2560
     # Not a blank rectangle: the title is drawn in a light ink on the dark ground.
     assert len(image.convert("L").resize((64, 100)).getcolors(256) or []) > 10
-    img = epub.xml("EPUB/text/cover.xhtml").xpath("//x:img", namespaces=NS)[0]
+    img = epub.xml("EPUB/pages/cover.xhtml").xpath("//x:img", namespaces=NS)[0]
     assert img.get("src") == "../cover.jpg" and img.get("role") == "doc-cover"
     assert img.get("alt").startswith("Cover: 小米 A Generated Life, A Test Biography, by Test Author")
 
@@ -339,7 +342,7 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     css = epub.zip.read("EPUB/css/fonts.css").decode()
     assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-GB2312-subset.otf"); }' in css
     assert 'body { font-family: serif, "bookmaker CJK"; }' in css
-    head = epub.xml("EPUB/text/titlepage.xhtml").xpath("//x:link/@href", namespaces=NS)
+    head = epub.xml("EPUB/pages/titlepage.xhtml").xpath("//x:link/@href", namespaces=NS)
     assert head == ["../css/fonts.css", "../css/epub.css"]
 
 

@@ -23,6 +23,9 @@ from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
 XHTML_MEDIA = "application/xhtml+xml"
+#: The generated pages (cover, title, copyright) live apart from the chapters in text/, so that
+#: a chapter file called cover.md or copyright.md cannot overwrite them.
+PAGES_DIR = "pages"
 etree.register_namespace("epub", OPS_NS)
 
 #: epub:type and DPUB-ARIA role for each kind (EPUB 3 Structural Semantics Vocabulary, DPUB-ARIA 1.1).
@@ -366,11 +369,11 @@ class EpubBuilder(Builder):
         title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=ROLE_LABELS)
         copyright_page = self.env.get_template("copyright.xhtml.j2").render(config=config, year=year)
         # The print edition's half-title has no ebook page; its folio is marked with the title page.
-        title_breaks = self.breaks_at(["half-title", "title-page"], "text/titlepage.xhtml")
-        copyright_breaks = self.breaks_at(["copyright-page"], "text/copyright.xhtml")
+        title_breaks = self.breaks_at(["half-title", "title-page"], f"{PAGES_DIR}/titlepage.xhtml")
+        copyright_breaks = self.breaks_at(["copyright-page"], f"{PAGES_DIR}/copyright.xhtml")
         return [
-            Document("titlepage", "text/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
-            Document("copyright", "text/copyright.xhtml", "Copyright", copyright_breaks + copyright_page, "frontmatter"),
+            Document("titlepage", f"{PAGES_DIR}/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
+            Document("copyright", f"{PAGES_DIR}/copyright.xhtml", "Copyright", copyright_breaks + copyright_page, "frontmatter"),
         ]
 
     def _cover(self, eb) -> Document:  # type: ignore[no-untyped-def]
@@ -398,7 +401,7 @@ class EpubBuilder(Builder):
             f'<section epub:type="cover" class="cover"><img role="doc-cover" src="../{name}" '
             f'alt="{escape(alt)}"/></section>'
         )
-        return Document("cover", "text/cover.xhtml", "Cover", content, "cover", "cover-page")
+        return Document("cover", f"{PAGES_DIR}/cover.xhtml", "Cover", content, "cover", "cover-page")
 
 
 def toc_label(chapter: Chapter) -> str:
