@@ -196,3 +196,11 @@ def test_with_smart_punctuation_off_plain_quotes_and_dashes_are_reported(make_bo
     assert check_manuscript(on) == []
     off = make_book({"book.yaml": MINIMAL_YAML + "smart_punctuation: false\n", "01.md": text}, name="off")
     assert [(f.code, f.line) for f in check_manuscript(off)] == [("BM203", 5), ("BM204", 5)]
+
+
+def test_unsafe_raw_html_is_a_coded_warning(make_book):
+    root = make_book({"book.yaml": MINIMAL_YAML, "01.md": "# One\n\nText.\n\n<script>alert(1)</script>\n\n<p onclick=\"x()\">Hi</p>\n"})
+    data = json.loads(run_cli("check", str(root), "--format", "json").stdout)
+    found = {(f["code"], f["severity"], f["line"]) for f in data["findings"]}
+    assert ("BM601", "warning", 5) in found and ("BM601", "warning", 7) in found
+    assert not [f for f in data["findings"] if f["code"] == "BM001"]

@@ -60,4 +60,5 @@ def check_chapter_size(path: Path, limit: int) -> None:
             f"chapter is {size / 1e6:.1f} MB, over {limit / 1e6:g} MB; split it into several files "
             "(or raise 'limits: {max_chapter_bytes: N}' in book.yaml)",
             path,
+            code="BM205",
         )

@@ -11,11 +11,13 @@ BM101       warning   unknown key in book.yaml
 BM102       warning   unknown front matter key in a chapter
 BM103       error     front matter that cannot be used (bad YAML, unknown kind, ...)
 BM104       error     ``contents`` lists a file that does not exist
+BM105       warning   a print option needs a file that is missing (pdf/x-4 without a CMYK profile)
 BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
 BM201       warning   empty chapter
 BM202       warning   heading skips a level (``##`` followed by ``####``)
 BM203       warning   straight quote left in the text (outside code)
 BM204       warning   ``--`` left in the text (outside code)
+BM205       warning   chapter file larger than ``limits.max_chapter_bytes``
 BM301       warning   footnote reference without a definition
 BM302       warning   footnote defined but never referenced
 BM401       warning   link or cross-reference that points nowhere in the book
@@ -25,6 +27,9 @@ BM502       warning   image without alt text
 BM503       error     image cannot be read or is of a type the outputs cannot carry
 BM504       warning   image too small for print (under 150 dpi at its printed size)
 BM505       error     remote image, or an image outside the manuscript folder
+BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
+BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
+BM602       warning   a resource outside the project or on the network was refused
 BM900       error     any other problem that stops the build
 ==========  ========  ==============================================================
 
@@ -68,9 +73,11 @@ WARNING = "warning"
 #: Severity of every code (the table above is the documentation).
 SEVERITY = {
     "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
-    "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING,
+    "BM105": WARNING,
+    "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
+    "BM506": WARNING, "BM601": WARNING, "BM602": WARNING,
     "BM900": ERROR,
 }  # fmt: skip
 

@@ -130,7 +130,7 @@ def _fetcher_class() -> type:
                 reason = f"'{scheme}:' URLs are not loaded"
             if url not in self.refused:
                 self.refused.append(url)
-                warn(f"refused to load '{_shorten(url)}': {reason}")
+                warn(f"refused to load '{_shorten(url)}': {reason}", code="BM602")
             raise ValueError(f"refused by bookmaker: {_shorten(url)}")
 
     return ProjectFetcher

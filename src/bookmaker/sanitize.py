@@ -68,31 +68,31 @@ def sanitize_html(body: etree._Element, source: Path, text: str) -> None:
             continue  # a comment, or inside an element removed already
         tag = el.tag.lower()
         if tag in REMOVED_ELEMENTS:
-            warn(f"removed <{tag}>: {_why(tag)}", source, where.line(f"<{tag}"))
+            warn(f"removed <{tag}>: {_why(tag)}", source, where.line(f"<{tag}"), code="BM601")
             removed.add(el)
             el.drop_tree()  # lxml.html keeps the tail text, which belongs to the parent
             continue
         for name, value in list(el.attrib.items()):
             lname = name.lower()
             if lname.startswith("on"):
-                warn(f"removed the '{lname}' attribute of <{tag}>: books carry no scripts", source, where.line(f"{lname}="))
+                warn(f"removed the '{lname}' attribute of <{tag}>: books carry no scripts", source, where.line(f"{lname}="), code="BM601")
                 del el.attrib[name]
             elif lname in URL_ATTRIBUTES and is_script_url(value):
                 # The parser decoded entities, so the source may spell the URL differently: fall back to the attribute.
                 shown = " ".join(value.split())[:40]
-                warn(f"removed a '{shown}' URL from <{tag}>: books carry no scripts", source, where.line(value.strip(), f"{lname}="))
+                warn(f"removed a '{shown}' URL from <{tag}>: books carry no scripts", source, where.line(value.strip(), f"{lname}="), code="BM601")
                 del el.attrib[name]
             elif lname in URL_ATTRIBUTES and tag != "img" and value.strip().lower().startswith("file:"):
                 # EPUB forbids file: URLs (EPUBCheck RSC-030), and such a link works on no reader's machine.
-                warn(f"removed the link to '{value.strip()[:60]}': a file on this computer is not part of the book", source, where.line(value.strip(), f"{lname}="))
+                warn(f"removed the link to '{value.strip()[:60]}': a file on this computer is not part of the book", source, where.line(value.strip(), f"{lname}="), code="BM601")
                 del el.attrib[name]
             elif lname in RESOURCE_ATTRIBUTES and tag != "img" and is_outside_url(value):
                 # <img> is checked by transforms.collect_images, which fails with a clear error instead.
-                warn(f"removed '{value.strip()[:60]}' from <{tag}>: a book loads nothing from outside the manuscript", source, where.line(value.strip(), f"{lname}="))
+                warn(f"removed '{value.strip()[:60]}' from <{tag}>: a book loads nothing from outside the manuscript", source, where.line(value.strip(), f"{lname}="), code="BM601")
                 del el.attrib[name]
             elif lname == "rel" and "attachment" in value.lower().split():
                 # WeasyPrint embeds rel=attachment targets into the PDF (GHSA-35jj-wx47-4w8r).
-                warn(f"removed rel=\"attachment\" from <{tag}>: files are not attached to the book", source, where.line("attachment"))
+                warn(f"removed rel=\"attachment\" from <{tag}>: files are not attached to the book", source, where.line("attachment"), code="BM601")
                 kept = [v for v in value.split() if v.lower() != "attachment"]
                 if kept:
                     el.set(name, " ".join(kept))
@@ -100,7 +100,7 @@ def sanitize_html(body: etree._Element, source: Path, text: str) -> None:
                     del el.attrib[name]
             elif lname == "style" and ("url(" in value.lower() or "expression(" in value.lower()):
                 # A style attribute is the one CSS the theme does not control; keep it from loading anything.
-                warn(f"removed a style attribute of <{tag}> that loads a resource; style the book in its theme", source, where.line("style="))
+                warn(f"removed a style attribute of <{tag}> that loads a resource; style the book in its theme", source, where.line("style="), code="BM601")
                 del el.attrib[name]
 
 

@@ -532,6 +532,7 @@ class PdfBuilder(Builder):
                     f"(print needs {MIN_DPI}); use a larger image or place it smaller",
                     source,
                     line,
+                    code="BM506",
                 )
                 found.append((source, name, round(dpi)))
         return found
@@ -547,6 +548,7 @@ class PdfBuilder(Builder):
                 "pdf.standard pdf/x-4 needs the printer's CMYK profile for its output intent: "
                 "put the .icc file in the manuscript folder",
                 self.book.config.path,
+                code="BM105",
             )
         return options
 
