@@ -149,3 +149,16 @@ def test_link_to_an_id_on_the_title_heading_resolves(make_book: Callable[..., Pa
     assert book.chapters[1].title == "Beta"
     link = book.chapters[0].body.find(".//a")
     assert (link.get("data-chapter"), link.get("data-anchor")) == ("b", "beta-start")
+
+
+def test_captions_get_smart_punctuation_and_emphasis(make_book: Callable[..., Path]) -> None:
+    from PIL import Image
+
+    root = make_book({
+        "book.yaml": MINIMAL_YAML,
+        "a.md": "# A\n\n![Alt](sq.png \"Lei Jun's *first* office -- 1992\")\n",
+    })
+    Image.new("RGB", (40, 40), "red").save(root / "sq.png")
+    caption = read_book(root).chapters[0].body.find(".//figcaption")
+    assert "".join(caption.itertext()) == "Lei Jun\u2019s first office \u2013 1992"
+    assert caption.find("em").text == "first"

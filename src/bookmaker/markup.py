@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def render_markdown(text: str, source: Path, language: str, chapter_id: str, sma
     result.notes = _extract_notes(body, source, text, chapter_id)
     _warn_missing_notes(body, source, text)
     result.title = _take_title(body)
-    _make_figures(body)
+    _make_figures(body, lambda caption: _inline_markdown(caption, source, text, language, smart))
     _mark_scene_breaks(body)
     result.headings = _collect_headings(body, chapter_id)
     return result
@@ -194,7 +195,19 @@ def _take_title(body: etree._Element) -> str | None:
     return None
 
 
-def _make_figures(body: etree._Element) -> None:
+def _inline_markdown(caption: str, source: Path, text: str, language: str, smart: bool) -> etree._Element:
+    """A caption as a <div> of inline content, with the chapter's smart punctuation and emphasis."""
+    converted = new_markdown(language, smart).convert(caption)
+    tree = html.fragment_fromstring(converted or "", create_parent="div")
+    sanitize_html(tree, source, text)
+    first = tree[0] if len(tree) and tree[0].tag == "p" else tree
+    result = etree.Element("div")
+    result.text = first.text
+    result.extend(list(first))
+    return result
+
+
+def _make_figures(body: etree._Element, render_caption: Callable[[str], etree._Element]) -> None:
     """A paragraph holding only an image becomes a figure; the image title is its caption."""
     for p in body.xpath(".//p[count(*)=1 and img]"):
         img = p[0]
@@ -205,8 +218,10 @@ def _make_figures(body: etree._Element) -> None:
         caption = img.attrib.pop("title", None)
         figure.append(img)
         if caption:
+            rendered = render_caption(caption)
             figcaption = etree.SubElement(figure, "figcaption")
-            figcaption.text = caption
+            figcaption.text = rendered.text
+            figcaption.extend(list(rendered))
         figure.tail = p.tail
         p.getparent().replace(p, figure)
 
