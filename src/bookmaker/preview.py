@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree, html
 
 from bookmaker.builders import Builder
-from bookmaker.builders.pdf import roman
+from bookmaker.builders import roman
 from bookmaker.errors import BookmakerError
 from bookmaker.lint import Finding, collect_warnings
 from bookmaker.model import Book, Chapter, Note

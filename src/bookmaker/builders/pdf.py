@@ -18,8 +18,7 @@ from typing import Any
 from lxml import etree, html
 
 from bookmaker import __version__, weasyfix
-from bookmaker.builders import Builder, inline_note_content
-from bookmaker.config import ROLES
+from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
 from bookmaker.model import Book, Chapter, Note
@@ -41,22 +40,6 @@ DROPCAP_MIN_CHARS = 180
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
-ROLE_LABELS = {
-    "author": "",
-    "editor": "Edited by",
-    "translator": "Translated by",
-    "illustrator": "Illustrated by",
-    "foreword": "Foreword by",
-    "introduction": "Introduction by",
-    "afterword": "Afterword by",
-    "annotator": "Annotated by",
-    "photographer": "Photographs by",
-    "narrator": "Read by",
-    "compiler": "Compiled by",
-    "contributor": "With",
-}
-assert set(ROLE_LABELS) == set(ROLES)
-
 _PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
 #: Runs of Han characters, kana, hangul and CJK punctuation (set in the CJK face).
@@ -72,19 +55,6 @@ class PdfResult:
     pages: int
     #: Printed page label (folio) of every element id in the book.
     page_map: dict[str, str]
-
-
-def roman(number: int | None) -> str:
-    """Upper-case roman numerals for part numbers."""
-    if not number:
-        return ""
-    values = [(1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-              (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
-    out = ""
-    for value, letters in values:
-        while number >= value:
-            out, number = out + letters, number - value
-    return out
 
 
 def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
