@@ -68,3 +68,19 @@ def test_every_block_gets_a_stable_unique_id() -> None:
     assert one.body.find("p/em").get("id") is None
     assert [el.get("id") for el in two.body.iter() if el.get("id")] == ["s", "two-b1", "two-b2"]
     assert etree.tostring(two.body.find("ol")) == b'<ol id="two-b1"><li id="two-b2">x</li></ol>'
+
+
+def test_word_breaks_count_words_as_the_pdf_does() -> None:
+    from bookmaker.pagination import insert_word_breaks
+
+    tree = etree.fromstring(
+        '<div><p id="c-b1">One two <em>three</em>\u2019s four<a class="noteref" href="#n">1</a> five six</p></div>'
+    )
+    placed = insert_word_breaks(tree, {"7": ("c-b1", 3), "8": ("c-b1", 5)})
+    assert placed == ["7", "8"]
+    p = tree.find("p")
+    seven, eight = p.xpath(".//span[@role='doc-pagebreak']")
+    assert (seven.get("id"), seven.get("aria-label"), eight.get("id")) == ("page-7", "7", "page-8")
+    # Page 7 begins with the fourth word, page 8 with the sixth: the note call is not a word.
+    assert seven.tail == "four" and seven.getprevious().tail == "\u2019s "
+    assert eight.tail == "six" and eight.getprevious().tail == " five "

@@ -123,6 +123,9 @@ class Book:
     toc: list[TocEntry] = field(default_factory=list)
     #: Print page labels by element id, filled when the PDF is laid out (None until then).
     page_map: dict[str, str] | None = None
+    #: Print pages that begin inside a block: folio -> (block id, words of the block printed
+    #: on earlier pages).  Filled with ``page_map``; lets the EPUB mark such pages at the word.
+    page_starts: dict[str, tuple[str, int]] | None = None
 
     @property
     def slug(self) -> str:

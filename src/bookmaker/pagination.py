@@ -42,17 +42,21 @@ def page_sequence(page_map: dict[str, str]) -> list[str]:
     return sequence
 
 
-def place_breaks(slots: Iterable[str], page_map: dict[str, str]) -> dict[str, list[str]]:
+def place_breaks(
+    slots: Iterable[str], page_map: dict[str, str], inside: Iterable[str] = ()
+) -> dict[str, list[str]]:
     """For ids in ebook reading order, the folios whose page-break markers go before each id.
 
-    A marker goes before the first element that starts on its page.  A page on which no
-    element starts (a blank verso, or a page inside one long paragraph) is marked together
-    with the next page that has one, so every page is listed and every marker is in the text
-    at or after the place where the page begins; this is accurate to the paragraph.
+    A marker goes before the first element that starts on its page; pages that begin inside
+    a block (``inside``) are left to ``insert_word_breaks``, which marks them at the word.  A
+    page on which nothing starts (a blank verso) is marked together with the next page that
+    has a marker, so every page is listed.
     Elements that come earlier in print than the place already reached (the ebook orders a
     few things differently) are passed over.
     """
-    sequence = page_sequence(page_map)
+    # Pages in ``inside`` begin within a block and are marked at the word (insert_word_breaks).
+    skip = set(inside)
+    sequence = [label for label in page_sequence(page_map) if label not in skip]
     index = {label: i for i, label in enumerate(sequence)}
     reached = 0
     breaks: dict[str, list[str]] = {}
@@ -78,6 +82,86 @@ def pagebreak_xml(labels: list[str]) -> str:
         f'<span epub:type="pagebreak" role="doc-pagebreak" id="page-{label}" aria-label="{label}"></span>'
         for label in labels
     )
+
+
+def insert_word_breaks(tree: etree._Element, starts: dict[str, tuple[str, int]]) -> list[str]:
+    """Put the marker of each page that begins inside a block before the word it begins with.
+
+    ``starts`` maps a folio to (block id, words of the block printed on earlier pages), as the
+    PDF reported it.  Words are counted as the PDF counts them: whitespace-separated runs of
+    the block's text, leaving out note calls (printed as superscripts, but as a note number in
+    the ebook text) and page-break markers.  Returns the folios placed, in text order.
+    """
+    by_block: dict[str, list[tuple[int, str]]] = {}
+    for label, (block, words) in starts.items():
+        by_block.setdefault(block, []).append((words, label))
+    placed: list[tuple[int, str]] = []
+    for el in list(tree.iter()):
+        wanted = by_block.get(el.get("id") or "") if isinstance(el.tag, str) else None
+        if wanted:
+            placed += _mark_words(el, sorted(wanted))
+    return [label for _, label in sorted(placed)]
+
+
+def _skipped(el: etree._Element) -> bool:
+    classes = (el.get("class") or "").split()
+    return "noteref" in classes or el.get(f"{{{OPS_NS}}}type") in ("noteref", "pagebreak")
+
+
+def _mark_words(block: etree._Element, wanted: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Insert markers before word number ``n`` (0-based) of ``block`` for each (n, folio)."""
+    # Text slots in reading order: (element, 'text' or 'tail'), skipping note calls.
+    slots: list[tuple[etree._Element, str]] = []
+
+    def collect(el: etree._Element) -> None:
+        slots.append((el, "text"))
+        for child in el:
+            if isinstance(child.tag, str) and not _skipped(child):
+                collect(child)
+            slots.append((child, "tail"))
+
+    collect(block)
+    count, in_word, done = 0, False, []
+    queue = list(wanted)
+    for el, kind in slots:
+        text = getattr(el, kind) or ""
+        cut = 0
+        pieces: list[str | etree._Element] = []
+        for i, ch in enumerate(text):
+            if ch.isspace():
+                in_word = False
+                continue
+            if not in_word:
+                while queue and queue[0][0] == count:
+                    pieces += [text[cut:i], pagebreak(queue[0][1])]
+                    done.append((count, queue.pop(0)[1]))
+                    cut = i
+                count += 1
+                in_word = True
+        if not pieces:
+            continue
+        pieces.append(text[cut:])
+        _splice(el, kind, pieces)
+        if not queue:
+            break
+    return done
+
+
+def _splice(el: etree._Element, kind: str, pieces: list) -> None:  # type: ignore[type-arg]
+    """Replace ``el.text`` (or ``el.tail``) by alternating strings and marker elements."""
+    strings, markers = pieces[0::2], pieces[1::2]
+    if kind == "text":
+        el.text = strings[0]
+        for offset, (marker, after) in enumerate(zip(markers, strings[1:])):
+            marker.tail = after
+            el.insert(offset, marker)
+    else:
+        parent = el.getparent()
+        el.tail = strings[0]
+        at = parent.index(el) + 1
+        for offset, (marker, after) in enumerate(zip(markers, strings[1:])):
+            marker.tail = after
+            parent.insert(at + offset, marker)
 
 
 def insert_breaks(tree: etree._Element, breaks: dict[str, list[str]]) -> list[str]:

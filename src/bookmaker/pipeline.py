@@ -77,6 +77,7 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
         logger.info("Laying out the print edition")
         pdf = PdfBuilder(book).build_pdf(outdir)
         book.page_map = pdf.page_map
+        book.page_starts = pdf.page_starts
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 

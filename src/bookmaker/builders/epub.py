@@ -17,7 +17,14 @@ from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.model import Book, Chapter, Note, TocEntry
 from bookmaker.output import atomic_output
-from bookmaker.pagination import insert_breaks, pagebreak_xml, place_breaks, roman_value
+from bookmaker.pagination import (
+    insert_breaks,
+    insert_word_breaks,
+    page_sequence,
+    pagebreak_xml,
+    place_breaks,
+    roman_value,
+)
 from bookmaker.render import template_env
 from bookmaker.resources import style_file, styles_dir
 
@@ -87,6 +94,9 @@ class EpubBuilder(Builder):
         self.env.globals.update(roman=roman)
         #: Print folios to mark before each id, from this run's PDF layout.
         self.breaks: dict[str, list[str]] = {}
+        #: Pages that begin inside a block, marked at their first word (Book.page_starts).
+        self.starts: dict[str, tuple[str, int]] = {}
+        self.folio_order: dict[str, int] = {}
         #: (folio, href from the package root) in reading order: the page list.
         self.pages: list[tuple[str, str]] = []
         self.stylesheets = ["css/epub.css"]
@@ -137,7 +147,9 @@ class EpubBuilder(Builder):
         name = self.file_name(chapter.id)
         start_breaks = self.breaks_at([chapter.id], name)
         body = self.resolve_body(chapter)
-        self.pages += [(label, f"{name}#page-{label}") for label in insert_breaks(body, self.breaks)]
+        labels = insert_breaks(body, self.breaks) + insert_word_breaks(body, self.starts)
+        labels.sort(key=lambda label: self.folio_order.get(label, 0))
+        self.pages += [(label, f"{name}#page-{label}") for label in labels]
         epub_type, role = SEMANTICS[chapter.kind]
         notes = [(n.id, n.ref_id, n.number, self.note_xhtml(chapter, n)) for n in chapter.notes]
         content = self.env.get_template("epub-chapter.xhtml.j2").render(
@@ -244,7 +256,9 @@ class EpubBuilder(Builder):
         eb = epub.EpubBook()
         self._metadata(eb)
         # Page breaks only from a layout made in this run: an EPUB-only build has none (never stale numbers).
-        self.breaks = place_breaks(self.reading_slots(), book.page_map) if book.page_map else {}
+        self.breaks = place_breaks(self.reading_slots(), book.page_map, book.page_starts or {}) if book.page_map else {}
+        self.starts = (book.page_starts or {}) if book.page_map else {}
+        self.folio_order = {label: i for i, label in enumerate(page_sequence(book.page_map or {}))}
         self.pages = []
 
         cover_doc = self._cover(eb)

@@ -9,7 +9,7 @@ page-list uses and the placed size of every image for the low-resolution check.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -55,6 +55,8 @@ class PdfResult:
     pages: int
     #: Printed page label (folio) of every element id in the book.
     page_map: dict[str, str]
+    #: Pages that begin inside a block: folio -> (block id, words of it on earlier pages).
+    page_starts: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
@@ -533,7 +535,71 @@ class PdfBuilder(Builder):
         options = self.write_options()
         with atomic_output(target) as tmp:
             document.write_pdf(str(tmp), **options)
-        return PdfResult(target, len(document.pages), self.page_map(document))
+        return PdfResult(target, len(document.pages), self.page_map(document), page_starts(document, self.page_labels(document)))
+
+
+#: Ids that ``anchors.anchor_blocks`` gives to the blocks of chapter bodies.
+_BLOCK_ID_RE = re.compile(r".+-b\d+$")
+#: Line ends after which the next line continues the same word: WeasyPrint's hyphenation
+#: character (U+2010), hard hyphens and dashes (a break after them adds no space).
+_JOINING_ENDS = ("\u2010", "-", "\u2013", "\u2014", "/")
+
+
+def page_starts(document, labels: list[str]) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """For every page whose first line of text continues a block from an earlier page, the
+    block's id and how many of its words (whitespace-separated) were printed before.
+
+    Text is read from WeasyPrint's laid-out boxes, leaving out margin boxes (running heads,
+    folios) and footnotes, which stand outside the reading order.
+    """
+    from weasyprint.formatting_structure import boxes
+
+    printed: dict[str, list[str]] = {}
+    starts: dict[str, tuple[str, int]] = {}
+
+    def lines_of(box, block: str | None, in_note: bool, out: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(box, boxes.MarginBox):
+            return
+        element = getattr(box, "element", None)
+        if element is not None:
+            if "footnote" in (element.get("class") or "").split():
+                in_note = True
+            element_id = element.get("id")
+            if element_id and _BLOCK_ID_RE.match(element_id):
+                block = element_id
+        if isinstance(box, boxes.LineBox) and block and not in_note and not isinstance(getattr(box, "parent", None), boxes.LineBox):
+            out.append((block, ""))
+        if isinstance(box, boxes.TextBox):
+            if block and not in_note and out:
+                out[-1] = (out[-1][0], out[-1][1] + box.text)
+            return
+        for child in getattr(box, "children", None) or ():
+            lines_of(child, block, in_note, out)
+
+    for page, label in zip(document.pages, labels):
+        lines: list[tuple[str, str]] = []
+        lines_of(page._page_box, None, False, lines)
+        lines = [(block, text) for block, text in lines if text.strip()]
+        if lines:
+            block = lines[0][0]
+            before = printed.get(block)
+            if before:
+                starts[label] = (block, len(_join_lines(before).split()))
+        for block, text in lines:
+            printed.setdefault(block, []).append(text)
+    return starts
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Lines of one block as running text: a hyphenated word is whole again."""
+    text = ""
+    for line in lines:
+        line = line.strip()
+        if text.endswith(_JOINING_ENDS) or (text and _CJK_RE.match(text[-1]) and _CJK_RE.match(line[:1])):
+            text = text.removesuffix("\u2010") + line
+        else:
+            text = f"{text} {line}" if text else line
+    return text
 
 
 def wrap_cjk(tree: etree._Element) -> None:
