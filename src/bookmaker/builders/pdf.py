@@ -557,7 +557,7 @@ def page_starts(document, labels: list[str]) -> dict[str, tuple[str, int]]:  # t
     printed: dict[str, list[str]] = {}
     starts: dict[str, tuple[str, int]] = {}
 
-    def lines_of(box, block: str | None, in_note: bool, out: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    def lines_of(box, block: str | None, in_note: bool, in_line: bool, out: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
         if isinstance(box, boxes.MarginBox):
             return
         element = getattr(box, "element", None)
@@ -567,18 +567,21 @@ def page_starts(document, labels: list[str]) -> dict[str, tuple[str, int]]:  # t
             element_id = element.get("id")
             if element_id and _BLOCK_ID_RE.match(element_id):
                 block = element_id
-        if isinstance(box, boxes.LineBox) and block and not in_note and not isinstance(getattr(box, "parent", None), boxes.LineBox):
-            out.append((block, ""))
+        # A ::first-line box is a line box inside the paragraph's first line box: one line.
+        if isinstance(box, boxes.LineBox) and not in_line:
+            if block and not in_note:
+                out.append((block, ""))
+            in_line = True
         if isinstance(box, boxes.TextBox):
             if block and not in_note and out:
                 out[-1] = (out[-1][0], out[-1][1] + box.text)
             return
         for child in getattr(box, "children", None) or ():
-            lines_of(child, block, in_note, out)
+            lines_of(child, block, in_note, in_line, out)
 
     for page, label in zip(document.pages, labels):
         lines: list[tuple[str, str]] = []
-        lines_of(page._page_box, None, False, lines)
+        lines_of(page._page_box, None, False, False, lines)
         lines = [(block, text) for block, text in lines if text.strip()]
         if lines:
             block = lines[0][0]
