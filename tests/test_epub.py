@@ -84,6 +84,7 @@ def build_in_process(manuscript: Path, out: Path, formats: tuple[str, ...] = ("p
         pdf = PdfBuilder(book).build_pdf(out)
         book.page_map = pdf.page_map
         book.page_starts = pdf.page_starts
+        book.print_pages = pdf.page_labels
     epub = EpubBuilder(book).build(out)
     return book, pdf, epub
 

@@ -84,3 +84,13 @@ def test_word_breaks_count_words_as_the_pdf_does() -> None:
     # Page 7 begins with the fourth word, page 8 with the sixth: the note call is not a word.
     assert seven.tail == "four" and seven.getprevious().tail == "\u2019s "
     assert eight.tail == "six" and eight.getprevious().tail == " five "
+
+
+def test_blank_pages_at_the_end_of_a_run_are_listed_when_the_pdf_gives_every_folio() -> None:
+    page_map = {"half": "i", "toc": "iii", "ch1": "1", "ch2": "3"}
+    # Page iv is a blank verso after the contents: no element starts on it.
+    pages = ["i", "ii", "iii", "iv", "1", "2", "3"]
+    assert page_sequence(page_map) == ["i", "ii", "iii", "1", "2", "3"]
+    assert page_sequence(page_map, pages) == pages
+    breaks = place_breaks(["half", "toc", "ch1", "ch2"], page_map, pages=pages)
+    assert breaks == {"half": ["i"], "toc": ["ii", "iii"], "ch1": ["iv", "1"], "ch2": ["2", "3"]}

@@ -707,5 +707,31 @@ def test_a_300_page_biography(tmp_path: Path) -> None:
         check_all(built)
         misplaced, total = check_footnotes(built)
         assert misplaced == 0, f"{misplaced} of {total} footnotes are not on the page of their call"
+        check_long_epub(built, tmp_path)
     finally:
         built.pdf.close()
+
+
+def check_long_epub(built: Built, tmp_path: Path) -> None:
+    """The EPUB of the same long book: valid, every printed page in its page list, reproducible."""
+    import zipfile
+
+    from lxml import etree
+
+    from bookmaker.builders.epub import EpubBuilder
+    from conftest import epubcheck_messages
+
+    book = built.book
+    book.page_map, book.page_starts = built.result.page_map, built.result.page_starts
+    book.print_pages = built.result.page_labels
+    for folder in ("epub1", "epub2"):
+        (tmp_path / folder).mkdir()
+    first = EpubBuilder(book).build(tmp_path / "epub1")
+    second = EpubBuilder(book).build(tmp_path / "epub2")
+    assert first.read_bytes() == second.read_bytes()
+    assert epubcheck_messages(first) == []
+    with zipfile.ZipFile(first) as z:
+        nav = etree.fromstring(z.read("EPUB/nav.xhtml"))
+    ns = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops"}
+    listed = nav.xpath("//x:nav[@epub:type='page-list']//x:a/text()", namespaces=ns)
+    assert listed == labels(built)

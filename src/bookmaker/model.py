@@ -126,6 +126,8 @@ class Book:
     #: Print pages that begin inside a block: folio -> (block id, words of the block printed
     #: on earlier pages).  Filled with ``page_map``; lets the EPUB mark such pages at the word.
     page_starts: dict[str, tuple[str, int]] | None = None
+    #: The folio of every printed page, in order (blank pages included).
+    print_pages: list[str] | None = None
 
     @property
     def slug(self) -> str:

@@ -27,13 +27,15 @@ def roman_value(label: str) -> int | None:
     return total
 
 
-def page_sequence(page_map: dict[str, str]) -> list[str]:
-    """Every printed folio from the first page to the last page on which an element starts.
+def page_sequence(page_map: dict[str, str], pages: Iterable[str] | None = None) -> list[str]:
+    """Every printed folio: ``pages`` when the PDF gave them all, else derived from the page map.
 
     The page map only names pages on which some element starts; blank versos and pages
     wholly inside one long paragraph are missing, so each numbering run (roman front
     matter, then arabic) is filled in from its first page.
     """
+    if pages:
+        return list(pages)
     labels = set(page_map.values())
     romans = [v for v in (roman_value(label) for label in labels) if v]
     arabics = [int(label) for label in labels if label.isdigit()]
@@ -43,7 +45,7 @@ def page_sequence(page_map: dict[str, str]) -> list[str]:
 
 
 def place_breaks(
-    slots: Iterable[str], page_map: dict[str, str], inside: Iterable[str] = ()
+    slots: Iterable[str], page_map: dict[str, str], inside: Iterable[str] = (), pages: Iterable[str] | None = None
 ) -> dict[str, list[str]]:
     """For ids in ebook reading order, the folios whose page-break markers go before each id.
 
@@ -56,7 +58,7 @@ def place_breaks(
     """
     # Pages in ``inside`` begin within a block and are marked at the word (insert_word_breaks).
     skip = set(inside)
-    sequence = [label for label in page_sequence(page_map) if label not in skip]
+    sequence = [label for label in page_sequence(page_map, pages) if label not in skip]
     index = {label: i for i, label in enumerate(sequence)}
     reached = 0
     breaks: dict[str, list[str]] = {}

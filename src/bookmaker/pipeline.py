@@ -78,6 +78,7 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
         pdf = PdfBuilder(book).build_pdf(outdir)
         book.page_map = pdf.page_map
         book.page_starts = pdf.page_starts
+        book.print_pages = pdf.page_labels
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 

@@ -256,9 +256,10 @@ class EpubBuilder(Builder):
         eb = epub.EpubBook()
         self._metadata(eb)
         # Page breaks only from a layout made in this run: an EPUB-only build has none (never stale numbers).
-        self.breaks = place_breaks(self.reading_slots(), book.page_map, book.page_starts or {}) if book.page_map else {}
+        self.breaks = (place_breaks(self.reading_slots(), book.page_map, book.page_starts or {}, book.print_pages)
+                       if book.page_map else {})
         self.starts = (book.page_starts or {}) if book.page_map else {}
-        self.folio_order = {label: i for i, label in enumerate(page_sequence(book.page_map or {}))}
+        self.folio_order = {label: i for i, label in enumerate(page_sequence(book.page_map or {}, book.print_pages))}
         self.pages = []
 
         cover_doc = self._cover(eb)

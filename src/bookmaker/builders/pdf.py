@@ -57,6 +57,8 @@ class PdfResult:
     page_map: dict[str, str]
     #: Pages that begin inside a block: folio -> (block id, words of it on earlier pages).
     page_starts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: The folio of every page, in order (blank pages included).
+    page_labels: list[str] = field(default_factory=list)
 
 
 def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
@@ -535,7 +537,8 @@ class PdfBuilder(Builder):
         options = self.write_options()
         with atomic_output(target) as tmp:
             document.write_pdf(str(tmp), **options)
-        return PdfResult(target, len(document.pages), self.page_map(document), page_starts(document, self.page_labels(document)))
+        folios = self.page_labels(document)
+        return PdfResult(target, len(document.pages), self.page_map(document), page_starts(document, folios), folios)
 
 
 #: Ids that ``anchors.anchor_blocks`` gives to the blocks of chapter bodies.
