@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from bookgen import draw_figure, generate_book
-from bookmaker.fontsubset import is_cjk
+from bookmaker.cjk import is_cjk
 from conftest import REPO, epubcheck_messages, run_cli, save_artifact
 
 NS = {

@@ -9,6 +9,7 @@ from pathlib import Path
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
+from bookmaker.cjk import is_cjk
 from bookmaker.config import BookConfig
 from bookmaker.resources import default_styles
 
@@ -48,7 +49,7 @@ def _tokens(text: str) -> list[str]:
     for word in text.split():
         current = ""
         for ch in word:
-            if ord(ch) >= 0x2E80:
+            if is_cjk(ch):
                 if current:
                     tokens.append(current)
                 tokens.append(ch)

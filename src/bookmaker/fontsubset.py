@@ -9,6 +9,7 @@ from pathlib import Path
 from fontTools import subset
 from lxml import etree
 
+from bookmaker.cjk import is_cjk, wrap_runs
 from bookmaker.cover import font_path
 
 #: The CJK fallback. It comes after the body face in the font stack and holds only CJK
@@ -43,21 +44,10 @@ class EmbeddedFont:
         return MEDIA_TYPES[Path(self.file_name).suffix]
 
 
-#: Unicode blocks the CJK subset serves: radicals, CJK punctuation, kana, ideographs
-#: (with extensions), compatibility ideographs, vertical and full-width forms.
-CJK_BLOCKS = ((0x2E80, 0x9FFF), (0xF900, 0xFAFF), (0xFE10, 0xFE1F), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x3FFFF))
-
-
 def subset_name(name: str) -> str:
     """``EBGaramond-Bold.ttf`` -> ``EBGaramond-Bold-subset.ttf``."""
     path = Path(name)
     return f"{path.stem}-subset{path.suffix}"
-
-
-def is_cjk(ch: str) -> bool:
-    """Whether ``ch`` is a character the CJK fallback font is there for."""
-    code = ord(ch)
-    return any(low <= code <= high for low, high in CJK_BLOCKS)
 
 
 def subset_font(name: str, chars: set[str]) -> bytes | None:
@@ -134,38 +124,15 @@ def run_language(run: str) -> str | None:
     return "zh"
 
 
-def _split_runs(text: str) -> list[tuple[str, bool]]:
-    runs: list[tuple[str, bool]] = []
-    for ch in text:
-        cjk = is_cjk(ch)
-        if runs and runs[-1][1] == cjk:
-            runs[-1] = (runs[-1][0] + ch, cjk)
-        else:
-            runs.append((ch, cjk))
-    return runs
-
-
-def _spans(text: str, language: str) -> tuple[str | None, list[etree._Element]]:
-    """``text`` as leading text plus CJK spans whose tails carry the text in between."""
-    lead: str | None = None
-    spans: list[etree._Element] = []
-    primary = language.split("-")[0].lower()
-    for run, cjk in _split_runs(text):
-        if not cjk:
-            if spans:
-                spans[-1].tail = run
-            else:
-                lead = run
-            continue
-        span = etree.Element(f"{_XHTML}span", {"class": CJK_CLASS})
-        lang = run_language(run)
-        if lang and lang != primary:
-            # WCAG 2.2 SC 3.1.2 (language of parts): screen readers switch voice.
-            span.set("lang", lang)
-            span.set(_XML_LANG, lang)
-        span.text = run
-        spans.append(span)
-    return lead, spans
+def _cjk_span(run: str, primary: str) -> etree._Element:
+    span = etree.Element(f"{_XHTML}span", {"class": CJK_CLASS})
+    lang = run_language(run)
+    if lang and lang != primary:
+        # WCAG 2.2 SC 3.1.2 (language of parts): screen readers switch voice.
+        span.set("lang", lang)
+        span.set(_XML_LANG, lang)
+    span.text = run
+    return span
 
 
 def mark_cjk_runs(root: etree._Element, language: str) -> bool:
@@ -178,22 +145,5 @@ def mark_cjk_runs(root: etree._Element, language: str) -> bool:
     body = root.find(f"{_XHTML}body")
     if body is None:
         return False
-    changed = False
-    for el in list(body.iter()):
-        if not isinstance(el.tag, str) or el.get("class") == CJK_CLASS:
-            continue
-        if el.text and any(is_cjk(ch) for ch in el.text):
-            lead, spans = _spans(el.text, language)
-            el.text = lead
-            for index, span in enumerate(spans):
-                el.insert(index, span)
-            changed = True
-        if el is not body and el.tail and any(is_cjk(ch) for ch in el.tail):
-            lead, spans = _spans(el.tail, language)
-            el.tail = lead
-            parent = el.getparent()
-            at = parent.index(el) + 1
-            for index, span in enumerate(spans):
-                parent.insert(at + index, span)
-            changed = True
-    return changed
+    primary = language.split("-")[0].lower()
+    return wrap_runs(body, lambda run: _cjk_span(run, primary), CJK_CLASS)

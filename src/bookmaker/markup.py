@@ -102,6 +102,15 @@ def line_of(text: str, needle: str) -> int | None:
     return None if index < 0 else text.count("\n", 0, index) + 1
 
 
+def line_in_file(path: Path, needle: str) -> int | None:
+    """The 1-based line of ``needle`` in a manuscript file (None if unreadable or absent)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return line_of(text, needle)
+
+
 def _strip_comments(body: etree._Element) -> None:
     for comment in body.xpath("//comment() | //processing-instruction()"):
         parent = comment.getparent()

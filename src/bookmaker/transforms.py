@@ -14,7 +14,7 @@ from bookmaker.config import Limits
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import bound_decoders, check_pixels, image_header
 from bookmaker.log import warn
-from bookmaker.markup import line_of
+from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Image, TocEntry
 from bookmaker.sandbox import require_inside
 from bookmaker.sanitize import svg_problem
@@ -155,7 +155,7 @@ def collect_images(book: Book) -> None:
             img.set("data-asset", names[path])
     cover = book.config.cover
     if cover is not None:
-        line = line_of(book.config.path.read_text(encoding="utf-8"), "cover:")
+        line = line_in_file(book.config.path, "cover:")
         try:
             read_image(cover, book.config.path, line, cover.name, max_pixels=max_pixels)
         except ManuscriptError as exc:
@@ -211,11 +211,7 @@ def derive_identifier(book: Book) -> str:
 
 
 def _line_in(chapter: Chapter, needle: str) -> int | None:
-    try:
-        text = chapter.source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    return line_of(text, needle)
+    return line_in_file(chapter.source, needle)
 
 
 def text_of(el: etree._Element) -> str:

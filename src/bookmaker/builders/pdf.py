@@ -19,8 +19,10 @@ from lxml import etree, html
 
 from bookmaker import __version__, weasyfix
 from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
+from bookmaker.cjk import is_cjk, wrap_runs
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
+from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
@@ -42,8 +44,6 @@ MAX_LAYOUTS = 3
 
 _PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
-#: Runs of Han characters, kana, hangul and CJK punctuation (set in the CJK face).
-_CJK_RE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]+")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
 
 
@@ -500,7 +500,7 @@ class PdfBuilder(Builder):
             if dpi < MIN_DPI:
                 image = self.book.images[name]
                 source = used_in.get(name, image.source)
-                line = _line_of(source, image.source.name)
+                line = line_in_file(source, image.source.name)
                 warn(
                     f"image '{_display(image.source, self.book.config.root)}' prints at {dpi:.0f} DPI at its placed size "
                     f"(print needs {MIN_DPI}); use a larger image or place it smaller",
@@ -601,7 +601,7 @@ def _join_lines(lines: list[str]) -> str:
     text = ""
     for line in lines:
         line = line.strip()
-        if text.endswith(_JOINING_ENDS) or (text and _CJK_RE.match(text[-1]) and _CJK_RE.match(line[:1])):
+        if text.endswith(_JOINING_ENDS) or (text and line and is_cjk(text[-1]) and is_cjk(line[0])):
             text = text.removesuffix("\u2010") + line
         else:
             text = f"{text} {line}" if text else line
@@ -612,44 +612,12 @@ def wrap_cjk(tree: etree._Element) -> None:
     """Put runs of CJK characters in ``<span class="cjk">`` so the theme can keep them from
     stretching the line (the CJK face's ascent is taller than the Latin face's)."""
 
-    def split(text: str) -> list[str | etree._Element]:
-        parts: list[str | etree._Element] = []
-        last = 0
-        for match in _CJK_RE.finditer(text):
-            parts.append(text[last:match.start()])
-            span = etree.Element("span", {"class": "cjk"})
-            span.text = match.group(0)
-            parts.append(span)
-            last = match.end()
-        parts.append(text[last:])
-        return parts
+    def span(run: str) -> etree._Element:
+        element = etree.Element("span", {"class": "cjk"})
+        element.text = run
+        return element
 
-    for el in list(tree.iter()):
-        if not isinstance(el.tag, str) or el.get("class") == "cjk":
-            continue
-        if el.text and _CJK_RE.search(el.text):
-            parts = split(el.text)
-            el.text = parts[0]  # type: ignore[assignment]
-            position = 0
-            pending: etree._Element | None = None
-            for part in parts[1:]:
-                if isinstance(part, str):
-                    assert pending is not None
-                    pending.tail = part or None
-                else:
-                    el.insert(position, part)
-                    position += 1
-                    pending = part
-        if el is not tree and el.tail and _CJK_RE.search(el.tail):
-            parts = split(el.tail)
-            el.tail = parts[0] or None  # type: ignore[assignment]
-            anchor = el
-            for part in parts[1:]:
-                if isinstance(part, str):
-                    anchor.tail = part or None
-                else:
-                    anchor.addnext(part)
-                    anchor = part
+    wrap_runs(tree, span, "cjk")
 
 
 def _descendants(box):  # type: ignore[no-untyped-def]
@@ -663,15 +631,6 @@ def _descendants(box):  # type: ignore[no-untyped-def]
         footnotes = getattr(current, "footnotes", None)
         if footnotes:
             stack.extend(footnotes)
-
-
-def _line_of(path: Path, needle: str) -> int | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    index = text.find(needle)
-    return None if index < 0 else text.count("\n", 0, index) + 1
 
 
 def _display(path: Path, root: Path) -> str:
