@@ -464,10 +464,10 @@ class PdfBuilder(Builder):
                 labels.append(str(index - body_start + 1))
         return labels
 
-    def page_map(self, document) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def page_map(self, document, folios: list[str] | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
         """The printed folio of each anchored element (the page where it starts)."""
         labels: dict[str, str] = {}
-        for page, label in zip(document.pages, self.page_labels(document)):
+        for page, label in zip(document.pages, folios or self.page_labels(document)):
             for anchor in page.anchors:
                 labels.setdefault(anchor, label)
         return labels
@@ -538,7 +538,7 @@ class PdfBuilder(Builder):
         with atomic_output(target) as tmp:
             document.write_pdf(str(tmp), **options)
         folios = self.page_labels(document)
-        return PdfResult(target, len(document.pages), self.page_map(document), page_starts(document, folios), folios)
+        return PdfResult(target, len(document.pages), self.page_map(document, folios), page_starts(document, folios), folios)
 
 
 #: Ids that ``anchors.anchor_blocks`` gives to the blocks of chapter bodies.
