@@ -13,6 +13,7 @@ from lxml import etree, html
 from bookmaker.log import warn
 from bookmaker.model import Heading, Note
 from bookmaker.sanitize import sanitize_html
+from bookmaker.spans import BracketSpanExtension
 
 #: Python-Markdown extensions every chapter gets (issue 2: footnotes, smart quotes, tables, ...).
 EXTENSIONS = [
@@ -56,7 +57,7 @@ def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
     primary = language.split("-")[0].lower()
     ldquo, rdquo, lsquo, rsquo = _QUOTES.get(primary, _QUOTES["en"])
     return markdown.Markdown(
-        extensions=EXTENSIONS if smart else [e for e in EXTENSIONS if e != "smarty"],
+        extensions=[*(EXTENSIONS if smart else [e for e in EXTENSIONS if e != "smarty"]), BracketSpanExtension()],
         extension_configs={
             # '-' instead of ':' keeps ids usable in CSS selectors (engine-notes 8.3).
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
