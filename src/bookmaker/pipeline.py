@@ -76,9 +76,7 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
 
         logger.info("Laying out the print edition")
         pdf = PdfBuilder(book).build_pdf(outdir)
-        book.page_map = pdf.page_map
-        book.page_starts = pdf.page_starts
-        book.print_pages = pdf.page_labels
+        book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 
