@@ -12,7 +12,7 @@ from bookmaker.anchors import anchor_blocks
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ManuscriptError, OutputError
-from bookmaker.limits import check_chapter_size
+from bookmaker.limits import budget, check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.output import Staging, prepare_outdir
@@ -43,6 +43,11 @@ class BuildResult:
 def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
     """Load config and chapters, then run the book-wide transforms: the model both builders get."""
     config = config or load_config(manuscript)
+    with budget(config.limits, config.path):
+        return _read_book(config)
+
+
+def _read_book(config: BookConfig) -> Book:
     sources = find_sources(config)
     if not sources:
         raise ManuscriptError("no .md files found: the manuscript is empty", config.root)
@@ -77,23 +82,29 @@ def build(
     (``--strict`` fails there): a failed build leaves the previous outputs as they were.
     """
     start = time.monotonic()
-    book = read_book(manuscript)
-    prepare_outdir(outdir)
+    config = load_config(manuscript)
     result = BuildResult()
-    staging = Staging(outdir)
+    staging: Staging | None = None
     try:
-        try:
-            _write_outputs(book, staging.dir, formats, result)
-        except OSError as exc:
-            if exc.errno in _DISK_ERRORS:
-                raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
-            raise
+        # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
+        with budget(config.limits, config.path):
+            book = read_book(manuscript, config)
+            prepare_outdir(outdir)
+            staging = Staging(outdir)
+            try:
+                _write_outputs(book, staging.dir, formats, result)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRORS:
+                    raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
+                raise
         if before_commit is not None:
             before_commit()
+        assert staging is not None
         committed = staging.commit([path.name for path in result.outputs.values()])
         result.outputs = dict(zip(result.outputs, committed))
     finally:
-        staging.close()
+        if staging is not None:
+            staging.close()
     result.seconds = time.monotonic() - start
     return result
 
