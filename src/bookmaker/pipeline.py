@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import errno
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
-from bookmaker.errors import ConfigError, ManuscriptError, Report
+from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
 from bookmaker.limits import check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book, Chapter
-from bookmaker.output import prepare_outdir
+from bookmaker.output import Staging, prepare_outdir
 from bookmaker.passes import run_passes
 from bookmaker.reader import find_sources, read_chapter, read_source
 from bookmaker.sandbox import require_inside
@@ -69,19 +71,50 @@ def read_chapters(config: BookConfig, report: Report) -> list[Chapter]:
     return chapters
 
 
-def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) -> BuildResult:
-    """Read the manuscript once and write every requested format into ``outdir``."""
+def build(
+    manuscript: Path,
+    outdir: Path,
+    formats: tuple[str, ...] = FORMATS,
+    before_commit: Callable[[], None] | None = None,
+) -> BuildResult:
+    """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
+
+    ``before_commit`` runs after every output is written and before any replaces an old one
+    (``--strict`` fails there): a failed build leaves the previous outputs as they were.
+    """
     start = time.monotonic()
     book = read_book(manuscript)
     prepare_outdir(outdir)
     result = BuildResult()
+    staging = Staging(outdir)
+    try:
+        try:
+            _write_outputs(book, staging.dir, formats, result)
+        except OSError as exc:
+            if exc.errno in _DISK_ERRORS:
+                raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
+            raise
+        if before_commit is not None:
+            before_commit()
+        committed = staging.commit([path.name for path in result.outputs.values()])
+        result.outputs = dict(zip(result.outputs, committed))
+    finally:
+        staging.close()
+    result.seconds = time.monotonic() - start
+    return result
 
+
+#: Write failures the machine causes (a full disk, a quota, a file size limit, a read-only disk).
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult) -> None:
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book).build_pdf(outdir)
+        pdf = PdfBuilder(book).build_pdf(folder)
         book.page_map = pdf.page_map
         book.page_starts = pdf.page_starts
         book.print_pages = pdf.page_labels
@@ -92,7 +125,4 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
         from bookmaker.builders.epub import EpubBuilder
 
         logger.info("Packaging the ebook")
-        result.outputs["epub"] = EpubBuilder(book).build(outdir)
-
-    result.seconds = time.monotonic() - start
-    return result
+        result.outputs["epub"] = EpubBuilder(book).build(folder)
