@@ -16,7 +16,7 @@ from bookmaker.log import logger
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
 from bookmaker.passes import run_passes
-from bookmaker.reader import find_sources, read_chapter, read_source
+from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
 
@@ -68,6 +68,8 @@ def read_chapters(config: BookConfig, report: Report) -> list[Chapter]:
         except ManuscriptError as exc:
             exc.code = exc.code or "BM200"
             report.add(exc)
+    with report.collecting():
+        chapters = settle_ids(chapters, config, taken)
     return chapters
 
 

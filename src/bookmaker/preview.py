@@ -24,7 +24,7 @@ from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import BookmakerError, Report
 from bookmaker.lint import Finding, collect_warnings
 from bookmaker.model import Book, Chapter, Note
-from bookmaker.reader import read_chapter, read_source
+from bookmaker.reader import read_chapter, read_source, settle_ids
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
 from bookmaker.passes import run_passes
@@ -137,7 +137,12 @@ class PreviewSite:
         try:
             with collect_warnings(warnings):
                 chapter = read_chapter(read_source(path), book.config, old.id)
+                if chapter.id != old.id or chapter.author_ids != old.author_ids:
+                    # The author changed ids: which made-up ids must move is the whole book's question.
+                    self.load()
+                    return
                 chapters = self.chapters[:index] + [chapter] + self.chapters[index + 1 :]
+                chapters = settle_ids(chapters, book.config, {c.id for c in chapters})
                 new_book = self._book(book.config, chapters, book.build_date)
         except BookmakerError as exc:
             self.errors[path.resolve()] = str(exc)

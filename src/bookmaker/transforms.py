@@ -14,7 +14,7 @@ from bookmaker.config import Limits
 from bookmaker.errors import ManuscriptError, Report
 from bookmaker.limits import bound_decoders, check_pixels, image_header
 from bookmaker.log import warn
-from bookmaker.markup import line_in_file
+from bookmaker.markup import fresh_id, line_in_file
 from bookmaker.model import Book, Chapter, Image, TocEntry
 from bookmaker.sandbox import require_inside
 from bookmaker.sanitize import svg_problem
@@ -30,18 +30,15 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
-def chapter_id_for(path: Path, root: Path, taken: set[str]) -> str:
-    """A stable, unique id for a chapter, from its file name ('03-kingsoft.md' -> 'kingsoft')."""
-    try:
-        stem = path.relative_to(root).with_suffix("").as_posix()
-    except ValueError:
-        stem = path.stem
+def chapter_id_for(path: Path, root: Path, taken: set[str], reserved: frozenset[str] = frozenset()) -> str:
+    """A stable, unique id for a chapter, from its path in the book ('03-kingsoft.md' -> 'kingsoft',
+    'part-2/chapter-1.md' -> 'part-2-chapter-1'), avoiding ``taken`` (then added to it) and ``reserved``."""
+    # config.load_config resolves the root, so every chapter path is below it whatever the cwd.
+    stem = path.relative_to(root).with_suffix("").as_posix() if path.is_relative_to(root) else path.stem
     base = slugify(re.sub(r"(^|/)\d+[-_. ]*", r"\1", stem)) or slugify(stem) or "chapter"
     if not base[0].isalpha():
         base = f"c-{base}"
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
+    candidate = fresh_id(base, taken | reserved)
     taken.add(candidate)
     return candidate
 
