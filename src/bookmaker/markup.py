@@ -10,6 +10,7 @@ from pathlib import Path
 import markdown
 from lxml import etree, html
 
+from bookmaker.code import highlight_code
 from bookmaker.log import warn
 from bookmaker.model import Heading, Note
 from bookmaker.sanitize import sanitize_html
@@ -87,6 +88,7 @@ def render_markdown(text: str, source: Path, language: str, chapter_id: str, sma
     body = html.fragment_fromstring(converted or "", create_parent="div")
     _strip_comments(body)
     sanitize_html(body, source, text)
+    highlight_code(body, source, text)
     result = Markup(body=body)
     result.notes = _extract_notes(body, source, text, chapter_id)
     _warn_missing_notes(body, source, text)
