@@ -136,9 +136,12 @@ class LayoutEngine:
         from weasyprint import CSS, HTML
         from weasyprint.text.fonts import FontConfiguration
 
+        from bookmaker.fonts import theme_fonts_only
+
         apply_footnote_fix()
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
-        fonts = FontConfiguration()
+        with theme_fonts_only():
+            fonts = FontConfiguration()
         # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
         profiles: dict[str, Any] = {}
         css = [

@@ -20,6 +20,8 @@ from bookmaker import __version__, engine
 from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
+from bookmaker.code import wrap_code
+from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
@@ -239,6 +241,7 @@ class PdfBuilder(Builder):
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
+        wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
@@ -420,6 +423,7 @@ class PdfBuilder(Builder):
 
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
+        warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
         document = self.layout()
         self.check_images(document)
         target = self.output_path(outdir)
