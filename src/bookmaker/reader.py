@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bookmaker.config import BookConfig, parse_yaml, text_line_of_offset
 from bookmaker.errors import ConfigError, ManuscriptError, format_location
+from bookmaker.labels import labels_for
 from bookmaker.log import warn
 from bookmaker.markup import render_markdown
 from bookmaker.model import KINDS, Chapter
@@ -96,7 +97,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
     title = str(meta["title"]).strip() if meta.get("title") is not None else markup.title
     if not title:
         if kind in ("dedication", "epigraph"):
-            title = kind.capitalize()
+            title = labels_for(config)(kind)
         else:
             raise ManuscriptError("no title: add 'title:' to the front matter or start with a '# ' heading", path, 1)
     running = meta.get("running_head")
