@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,9 @@ class _Problems:
 
 def load_config(manuscript: Path) -> BookConfig:
     """Load ``manuscript/book.yaml``; raise ConfigError listing every problem found."""
+    # One absolute, resolved root for every path of the book, so that nothing derived from
+    # paths (chapter ids, EPUB file names) depends on how the path was typed or on the cwd.
+    manuscript = manuscript.resolve()
     path = manuscript / CONFIG_NAME
     if not manuscript.is_dir():
         raise ConfigError([f"{format_location(manuscript, None, 'manuscript folder not found')}"])
@@ -442,7 +446,9 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
     seen: set[Path] = set()
     result: list[Path] = []
     for name in value:
-        path = (p.path.parent / name).resolve()
+        # Lexical (a symlinked chapter keeps its own name, as in path order); checked resolved.
+        listed = Path(os.path.normpath(p.path.parent / name))
+        path = listed.resolve()
         if path in seen or name in value[: value.index(name)]:
             p.add("contents", f"lists {name} twice")
         elif not path.is_relative_to(p.path.parent.resolve()):
@@ -450,7 +456,7 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
         elif not path.is_file():
             p.add("contents", f"file not found: {name}")
         else:
-            result.append(path)
+            result.append(listed)
         seen.add(path)
     if not value:
         p.add("contents", "is empty; list at least one .md file or remove the key")

@@ -69,8 +69,12 @@ def read_source(path: Path) -> Source:
     return Source(path, dict(data), lines, body, body_line)
 
 
-def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter:
-    """Turn one source file into a Chapter (Markdown converted, notes lifted out)."""
+def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: frozenset[str] = frozenset()) -> Chapter:
+    """Turn one source file into a Chapter (Markdown converted, notes lifted out).
+
+    ``chapter_id`` is the id made from the file's path; the author's own id (``id:`` in the
+    front matter, else ``# Title {#id}``) replaces it.  Ids made up inside avoid ``reserved``.
+    """
     meta, path = source.meta, source.path
     problems: list[str] = []
     for key in meta:
@@ -91,9 +95,15 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
         problems.append(format_location(path, source.lines.get("id", 1), "'id': must start with a letter and use letters, digits, '-' or '_'"))
     if problems:
         raise ConfigError(problems)
-    if isinstance(custom_id, str):
-        chapter_id = custom_id
-    markup = render_markdown(source.body, path, config.language, chapter_id, smart=config.smart_punctuation)
+    named = isinstance(custom_id, str)
+    if named:
+        chapter_id = str(custom_id)
+    markup = render_markdown(source.body, path, config.language, chapter_id, config.smart_punctuation, reserved)
+    if not named and markup.title_id:
+        # The id on the chapter's own title heading is the chapter's anchor (not a second id
+        # beside the one made from the path); converted again so that notes and headings use it.
+        chapter_id, named = markup.title_id, True
+        markup = render_markdown(source.body, path, config.language, chapter_id, config.smart_punctuation, reserved)
     title = str(meta["title"]).strip() if meta.get("title") is not None else markup.title
     if not title:
         if kind in ("dedication", "epigraph"):
@@ -111,4 +121,35 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str) -> Chapter
         headings=markup.headings,
         running_head=str(running).strip() if running else None,
         body_line=source.body_line,
+        author_ids=markup.author_ids | ({chapter_id} if named else set()),
+        made_ids=markup.made_ids | (set() if named else {chapter_id}),
     )
+
+
+def settle_ids(chapters: list[Chapter], config: BookConfig, taken: set[str]) -> list[Chapter]:
+    """Make every made-up id unique against the author's ids and the other chapters' made-up ids.
+
+    An id the author wrote always wins: a chapter whose made-up ids (its path id, note and
+    heading ids) clash with an author's id elsewhere, or with a made-up id of an earlier
+    chapter, is read again with those ids reserved, so its own ids move.  Two author ids
+    that clash are left for ``check_ids`` to report.  ``taken`` holds the path ids given.
+    """
+    from bookmaker.transforms import chapter_id_for
+
+    authors: dict[str, set[int]] = {}
+    for index, chapter in enumerate(chapters):
+        for anchor in chapter.author_ids:
+            authors.setdefault(anchor, set()).add(index)
+    claimed: set[str] = set()
+    settled = []
+    for index, chapter in enumerate(chapters):
+        clash = {a for a in chapter.made_ids if a in claimed or authors.get(a, set()) - {index}}
+        if clash:
+            reserved = frozenset(authors) | frozenset(claimed)
+            chapter_id = chapter.id
+            if chapter.id in clash:
+                chapter_id = chapter_id_for(chapter.source, config.root, taken, reserved)
+            chapter = read_chapter(read_source(chapter.source), config, chapter_id, reserved)
+        claimed |= chapter.made_ids
+        settled.append(chapter)
+    return settled
