@@ -91,6 +91,11 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             # bookmaker.output.Interrupted says what the output folder holds when the commit was under way.
             _error(getattr(exc, "message", "interrupted; previous outputs were left untouched"))
             sys.exit(130)
+        except MemoryError:
+            # The machine, not bookmaker: 'limits: {max_memory_mb: N}' turns this into a named limit.
+            _clear_progress()
+            _error("out of memory: the book needs more than this machine allows (see 'limits:' in book.yaml)")
+            sys.exit(EXIT_MANUSCRIPT)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
             _clear_progress()
             if kwargs.get("debug"):

@@ -132,3 +132,17 @@ def display_path(path: Path | str) -> str:
         if absolute.is_relative_to(base):
             return str(absolute.relative_to(base))
     return str(p)
+
+
+#: The most characters of an author's value a message repeats (a value can be megabytes long).
+SHOWN_CHARACTERS = 80
+
+
+def shorten(text: str, limit: int = SHOWN_CHARACTERS) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, so that no message repeats a huge value."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for a message, at most SHOWN_CHARACTERS long."""
+    return shorten(repr(value))

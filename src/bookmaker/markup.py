@@ -10,6 +10,8 @@ from pathlib import Path
 import markdown
 from lxml import etree, html
 
+from bookmaker.errors import ManuscriptError
+from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
 from bookmaker.model import Heading, Note
 from bookmaker.sanitize import sanitize_html
@@ -35,6 +37,7 @@ _QUOTES = {
     "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u2039\u202f", "\u202f\u203a"),
 }
 
+_HTML_PARSER = html.HTMLParser(huge_tree=True)
 _MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 _WS_RE = re.compile(r"\s+")
 
@@ -95,9 +98,16 @@ def render_markdown(
     author wrote in this file and ``reserved`` (the author's ids elsewhere in the book):
     the author's id wins, the made-up one moves.
     """
-    converted = new_markdown(language, smart).convert(text)
-    # The HTML parser resolves named entities (smarty, raw HTML) into characters.
-    body = html.fragment_fromstring(converted or "", create_parent="div")
+    check_markdown_shape(text, source)
+    try:
+        converted = new_markdown(language, smart).convert(text)
+    except RecursionError:
+        raise ManuscriptError(f"nested too deeply to read (lists, block quotes or raw HTML more than {MAX_NESTING} levels)", source) from None
+    # The HTML parser resolves named entities (smarty, raw HTML) into characters; huge_tree keeps
+    # libxml2 from silently dropping what lies below 256 levels, so the depth check below sees it.
+    body = html.fragment_fromstring(converted or "", create_parent="div", parser=_HTML_PARSER)
+    if tree_depth(body) > MAX_NESTING + 10:
+        raise ManuscriptError(f"nested too deeply (lists, block quotes or raw HTML more than {MAX_NESTING} levels)", source)
     _strip_comments(body)
     sanitize_html(body, source, text)
     result = Markup(body=body)

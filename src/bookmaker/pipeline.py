@@ -11,7 +11,7 @@ from pathlib import Path
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
-from bookmaker.limits import check_chapter_size
+from bookmaker.limits import budget, check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
@@ -40,8 +40,9 @@ def read_book(manuscript: Path, config: BookConfig | None = None, report: Report
     """
     config = config or load_config(manuscript)
     problems = report if report is not None else Report()
-    book = Book(config=config, chapters=read_chapters(config, problems), identifier="", build_date=build_datetime())
-    run_passes(book, problems)
+    with budget(config.limits, config.path):
+        book = Book(config=config, chapters=read_chapters(config, problems), identifier="", build_date=build_datetime())
+        run_passes(book, problems)
     if report is None:
         problems.raise_errors()
     return book
@@ -85,23 +86,29 @@ def build(
     (``--strict`` fails there): a failed build leaves the previous outputs as they were.
     """
     start = time.monotonic()
-    book = read_book(manuscript)
-    prepare_outdir(outdir)
+    config = load_config(manuscript)
     result = BuildResult()
-    staging = Staging(outdir)
+    staging: Staging | None = None
     try:
-        try:
-            _write_outputs(book, staging.dir, formats, result)
-        except OSError as exc:
-            if exc.errno in _DISK_ERRORS:
-                raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
-            raise
+        # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
+        with budget(config.limits, config.path):
+            book = read_book(manuscript, config)
+            prepare_outdir(outdir)
+            staging = Staging(outdir)
+            try:
+                _write_outputs(book, staging.dir, formats, result)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRORS:
+                    raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
+                raise
         if before_commit is not None:
             before_commit()
+        assert staging is not None
         committed = staging.commit([path.name for path in result.outputs.values()])
         result.outputs = dict(zip(result.outputs, committed))
     finally:
-        staging.close()
+        if staging is not None:
+            staging.close()
     result.seconds = time.monotonic() - start
     return result
 

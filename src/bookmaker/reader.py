@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bookmaker.config import BookConfig, parse_yaml, text_line_of_offset
-from bookmaker.errors import ConfigError, ManuscriptError, format_location
+from bookmaker.config import BookConfig, as_text, parse_yaml, text_line_of_offset, visible
+from bookmaker.errors import ConfigError, ManuscriptError, format_location, shorten, shown
 from bookmaker.labels import labels_for
 from bookmaker.log import warn
 from bookmaker.markup import render_markdown
@@ -17,6 +17,10 @@ from bookmaker.model import KINDS, Chapter
 FRONT_MATTER_KEYS = ("kind", "title", "running_head", "id")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.S)
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+#: An opening '---' line followed by what looks like a YAML key: front matter, even if never closed.
+_OPENED_RE = re.compile(r"\A---[ \t]*\n\s*[A-Za-z_][\w-]*[ \t]*:")
+#: Characters XML cannot carry (C0 controls but tab and line feed; U+FFFE, U+FFFF), and C1 controls.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 @dataclass
@@ -54,8 +58,13 @@ def read_source(path: Path) -> Source:
     except UnicodeDecodeError as exc:
         line = text_line_of_offset(raw, exc.start)
         raise ManuscriptError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8", path, line) from None
+    # Windows (CRLF) and classic Mac (lone CR) line ends: one kind of line for every later step.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _drop_control_characters(text, path)
     match = _FRONT_MATTER_RE.match(text)
     if not match:
+        if _OPENED_RE.match(text):
+            raise ConfigError([format_location(path, 1, "the front matter opened here is never closed: add a line '---' after it")])
         return Source(path, {}, {}, text, 1)
     data = parse_yaml(match.group(1) or "", path, line_offset=1)
     if data is None:
@@ -66,7 +75,19 @@ def read_source(path: Path) -> Source:
     body_line = text.count("\n", 0, match.end()) + 1
     # Keep line numbers of the body true to the file by padding with blank lines.
     body = "\n" * (body_line - 1) + text[match.end():]
-    return Source(path, dict(data), lines, body, body_line)
+    meta = {key: as_text(data, key) for key in data}
+    return Source(path, meta, lines, body, body_line)
+
+
+def _drop_control_characters(text: str, path: Path) -> str:
+    """Remove characters no book can print (NUL, other controls), with a warning at each line that had them."""
+    if not _CONTROL_RE.search(text):
+        return text
+    for number, line in enumerate(text.split("\n"), 1):
+        found = sorted({f"U+{ord(ch):04X}" for ch in _CONTROL_RE.findall(line)})
+        if found:
+            warn(f"removed the control character{'s' * (len(found) > 1)} {', '.join(found[:5])}: a book cannot print {'them' if len(found) > 1 else 'it'}", path, number, code="BM611")
+    return _CONTROL_RE.sub("", text)
 
 
 def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: frozenset[str] = frozenset()) -> Chapter:
@@ -84,9 +105,9 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
             warn(f"'{key}': unknown front matter key{hint}", path, source.lines.get(str(key)), code="BM102")
     kind = meta.get("kind", "chapter")
     if not isinstance(kind, str) or kind not in KINDS:
-        close = difflib.get_close_matches(str(kind), KINDS, n=1)
+        close = difflib.get_close_matches(shorten(str(kind), 40), KINDS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known kinds: {', '.join(KINDS)})"
-        problems.append(format_location(path, source.lines.get("kind", 1), f"'kind': unknown kind {kind!r}{hint}"))
+        problems.append(format_location(path, source.lines.get("kind", 1), f"'kind': unknown kind {shown(kind)}{hint}"))
     for key in ("title", "running_head", "id"):
         if key in meta and not isinstance(meta[key], (str, int, float)):
             problems.append(format_location(path, source.lines.get(key, 1), f"'{key}': expected a string"))
@@ -105,6 +126,9 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
         chapter_id, named = markup.title_id, True
         markup = render_markdown(source.body, path, config.language, chapter_id, config.smart_punctuation, reserved)
     title = str(meta["title"]).strip() if meta.get("title") is not None else markup.title
+    if title and not visible(title):
+        where = source.lines.get("title", 1) if meta.get("title") is not None else None
+        raise ManuscriptError("the title holds only invisible characters (zero-width spaces or joiners)", path, where)
     if not title:
         if kind in ("dedication", "epigraph"):
             title = labels_for(config)(kind)
