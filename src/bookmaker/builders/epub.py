@@ -283,7 +283,8 @@ class EpubBuilder(Builder):
         nav.content = self.nav_content(landmarks, nav_breaks)
 
         text = config.title + (config.subtitle or "") + "".join(d.title + d.content for d in documents)
-        fonts = epub_fonts(text, config.epub.embed_fonts)
+        code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
+        fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.

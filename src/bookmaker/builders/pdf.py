@@ -20,6 +20,8 @@ from lxml import etree, html
 from bookmaker import __version__, weasyfix
 from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
 from bookmaker.cjk import is_cjk, wrap_runs
+from bookmaker.code import wrap_code
+from bookmaker.fonts import theme_fonts_only, warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
@@ -294,6 +296,7 @@ class PdfBuilder(Builder):
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
+        wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
@@ -373,7 +376,8 @@ class PdfBuilder(Builder):
         config = self.book.config
         fetcher = ProjectFetcher(self._fetcher_roots(), config.network.allow)
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
-        fonts = FontConfiguration()
+        with theme_fonts_only():
+            fonts = FontConfiguration()
         # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
         profiles: dict[str, Any] = {}
         css = [
@@ -523,6 +527,7 @@ class PdfBuilder(Builder):
 
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
+        warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
         document = self.layout()
         self.check_images(document)
         target = self.output_path(outdir)
