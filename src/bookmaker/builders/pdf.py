@@ -234,7 +234,8 @@ class PdfBuilder(Builder):
                                 "title": self.labels("notes"), "children": []})
                 notes_done = True
             top = entry(item.chapter)
-            top["children"] = [entry(child.chapter) for child in item.children]
+            top["children"] = [entry(child.chapter) for child in item.children
+                               if child.chapter.kind not in ("dedication", "epigraph")]
             entries.append(top)
         if has_notes and not notes_done:
             entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
@@ -249,6 +250,7 @@ class PdfBuilder(Builder):
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
         book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
+        opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
             if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
@@ -275,7 +277,8 @@ class PdfBuilder(Builder):
                 title=title,
                 bookmark=bookmark,
             )
-            (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
+            # The reading order is the author's; only the display pages that open the book precede the contents.
+            (before_toc if chapter in opening else after_toc).append(rendered)
         if book_notes:
             after_toc.append(self._book_notes_section(book_notes))
         year = (config.date or book.build_date.date().isoformat())[:4]
