@@ -17,12 +17,13 @@ from typing import Any
 from lxml import etree, html
 
 from bookmaker import __version__, engine
-from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
+from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
@@ -39,7 +40,6 @@ DROPCAP_MIN_CHARS = 180
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
-_PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
 
@@ -57,12 +57,6 @@ class PdfResult:
         return self.layout.page_count
 
 
-def part_label(chapter: Chapter) -> tuple[str, str | None]:
-    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer")."""
-    match = _PART_TITLE_RE.match(chapter.title)
-    if match:
-        return match.group(1), (match.group(2) or "").strip() or None
-    return f"Part {roman(chapter.number)}", chapter.title
 
 
 class PdfBuilder(Builder):
@@ -77,7 +71,8 @@ class PdfBuilder(Builder):
         self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
-        self.env.globals.update(roman=roman)
+        self.labels = labels_for(book.config)
+        self.env.globals.update(roman=roman, label=self.labels)
         self.measure = HeadMeasure()
         heads = ThemeHeads(style_file(book.config, "print.css"))
         #: How the verso (author) and recto (chapter) heads are set, as the theme's CSS says.
@@ -127,8 +122,7 @@ class PdfBuilder(Builder):
         """The verso head: the authors (role author), else the book title, on one line."""
         config = self.book.config
         names = [c.name for c in config.creators]
-        text = " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
-        text = text or config.title
+        text = self.labels.join_names(names) or config.title
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
         # Small caps are narrower than capitals: HeadStyle measures capitals, which errs on the safe side.
         return self.measure.fit(text, limit, self.head_styles["left"])
@@ -149,10 +143,10 @@ class PdfBuilder(Builder):
     def chapter_labels(self, chapter: Chapter) -> tuple[str | None, str | None, str | None]:
         """(label above the title, title, bookmark label) of an opener."""
         if chapter.kind == "part":
-            label, title = part_label(chapter)
+            label, title = part_label(chapter, self.labels)
             return label, title, chapter.title
-        if chapter.kind == "chapter" and chapter.number:
-            return f"Chapter {chapter.number}", chapter.title, None
+        if chapter.kind == "chapter":
+            return chapter_label(chapter, self.labels), chapter.title, None
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -162,7 +156,7 @@ class PdfBuilder(Builder):
             label: str | None = None
             title: str | None = chapter.title
             if chapter.kind == "part":
-                label, title = part_label(chapter)
+                label, title = part_label(chapter, self.labels)
             elif chapter.kind == "chapter" and chapter.number:
                 label = str(chapter.number)
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
@@ -176,7 +170,7 @@ class PdfBuilder(Builder):
                 continue
             if has_notes and not notes_done and item.chapter.matter == "back":
                 entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                                "title": "Notes", "children": []})
+                                "title": self.labels("notes"), "children": []})
                 notes_done = True
             top = entry(item.chapter)
             top["children"] = [entry(child.chapter) for child in item.children
@@ -184,7 +178,7 @@ class PdfBuilder(Builder):
             entries.append(top)
         if has_notes and not notes_done:
             entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                            "title": "Notes", "children": []})
+                            "title": self.labels("notes"), "children": []})
         return entries
 
     def render_html(self) -> str:
@@ -205,7 +199,7 @@ class PdfBuilder(Builder):
             if config.notes == "book-endnotes" and endnotes:
                 heading = chapter.title
                 if chapter.kind == "chapter" and chapter.number:
-                    heading = f"{chapter.number}. {chapter.title}"
+                    heading = self.labels("toc_chapter", number=chapter.number, title=chapter.title)
                 book_notes.append((chapter, heading, endnotes))
                 endnotes = []
             label, title, bookmark = self.chapter_labels(chapter)
@@ -235,7 +229,7 @@ class PdfBuilder(Builder):
             version=__version__,
             created=book.build_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             year=year,
-            role_labels=ROLE_LABELS,
+            role_labels=role_labels(self.labels),
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
