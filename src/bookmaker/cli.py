@@ -153,8 +153,11 @@ def main() -> None:
 @click.option("--format", "formats", default="pdf,epub", help="Formats to build: pdf, epub or pdf,epub.")
 @click.option("--strict", is_flag=True, help="Fail (exit 6) if any warning was reported.")
 @click.option("--watch", is_flag=True, help="Build again each time a manuscript or style file is saved (Ctrl-C stops).")
+@click.option("-j", "--jobs", "jobs", type=click.IntRange(min=1), default=None, help="Layout processes (default: one per core; 1 lays out in this process).")
+@click.option("--no-cache", "no_cache", is_flag=True, help="Lay every chapter out afresh, and keep nothing for the next build.")
 @_output_options
-def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: bool, verbose: int, quiet: bool, debug: bool) -> None:
+def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: bool, jobs: int | None, no_cache: bool,
+          verbose: int, quiet: bool, debug: bool) -> None:
     """Build the book in MANUSCRIPT (default: manuscript/) into OUT (default: build/).
 
     \b
@@ -164,13 +167,16 @@ def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: boo
     """
     selected = _parse_formats(formats)
     if not watch:
-        _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug)
+        _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,
+                              cache=not no_cache)
         return
     from bookmaker.watch import iter_changes, watched_folders
 
     def attempt() -> None:
         try:
-            _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug)
+            # Each rebuild reads the layout cache in OUT/: only the chapters that changed are laid out.
+            _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,
+                                  cache=not no_cache)
         except SystemExit as exit_:
             if exit_.code == 130:
                 raise
@@ -187,7 +193,8 @@ def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: boo
         attempt()
 
 
-def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict: bool, verbose: int, quiet: bool, debug: bool = False) -> None:
+def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict: bool, verbose: int, quiet: bool,
+                debug: bool = False, jobs: int | None = None, cache: bool = True) -> None:
     from bookmaker.pipeline import build as run_build
 
     counter = _setup_logging(verbose, quiet, progress=True)
@@ -197,7 +204,7 @@ def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict
         if strict and counter.messages:
             raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode; the previous outputs were left untouched")
 
-    result = run_build(manuscript, outdir, formats, before_commit=strict_check)
+    result = run_build(manuscript, outdir, formats, before_commit=strict_check, cache=cache, workers=jobs)
     _clear_progress()
     if not quiet:
         for fmt, path in result.outputs.items():

@@ -284,3 +284,173 @@ def _descendants(box) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         footnotes = getattr(current, "footnotes", None)
         if footnotes:
             stack.extend(footnotes)
+
+
+# ---- sections: one document per chapter, cached and laid out in worker processes --------------
+#
+# A chapter's layout depends on its content, the theme, the geometry and its parity (every
+# section opens on a recto), not on where it falls -- except through its folios.  So the
+# folios are taken off each section's pages (the margin boxes that show the page counter)
+# and drawn from one small document of folios laid over the merged pages; a section laid
+# out once is then valid wherever it lands, and sections can be laid out at the same time.
+
+
+class Unsupported(Exception):
+    """The theme does something the sectioned layout cannot reproduce (the builder then lays
+    the book out as one document)."""
+
+
+@dataclass(frozen=True)
+class SectionJob:
+    """Everything a worker needs to lay out one section (plain data: it crosses processes)."""
+
+    key: str
+    html: str
+    styles: Styles
+    options: tuple[tuple[str, Any], ...]
+    roots: tuple[Path, ...]
+    allow: tuple[str, ...]
+    base: Path
+    #: Where the section's PDF and what was learnt from it are written.
+    folder: Path
+    #: Take the folios off (body sections) or keep them (the roman front matter).
+    strip_folios: bool
+    #: Pixel sizes of the book's images by URI, for the resolution check.
+    image_sizes: tuple[tuple[str, int, int], ...] = ()
+
+
+def _content_css(content: Any) -> str | None:
+    """A margin box's computed ``content`` as CSS, if it holds only text and page counters."""
+    parts = []
+    for kind, value in content if isinstance(content, tuple) else ():
+        if kind == "string":
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\a ") + '"')
+        elif kind == "counter()" and value[0] in ("page", "pages"):
+            parts.append(f"counter({value[0]}, {value[1]})")
+        else:
+            return None
+    return " ".join(parts) or None
+
+
+def _shows_page_counter(content: Any) -> bool:
+    return isinstance(content, tuple) and any(
+        kind in ("counter()", "counters()") and value[0] in ("page", "pages") for kind, value in content)
+
+
+def _strip_folios(document) -> list[list[tuple[str, str]]]:  # type: ignore[no-untyped-def]
+    """Take the folio margin boxes off every page; returns, per page, (at-keyword, content CSS)."""
+    from weasyprint.formatting_structure import boxes
+
+    found = []
+    for page in document.pages:
+        kept, folios = [], []
+        for child in page._page_box.children:
+            if isinstance(child, boxes.MarginBox) and _shows_page_counter(child.style["content"]):
+                css = _content_css(child.style["content"])
+                if css is None:
+                    raise Unsupported(f"the margin box {child.at_keyword} mixes the page number with other content")
+                folios.append((child.at_keyword, css))
+            else:
+                kept.append(child)
+        page._page_box.children = kept
+        found.append(sorted(folios))
+    return found
+
+
+def _keep_only(document, wanted: Sequence[Sequence[str]]) -> None:  # type: ignore[no-untyped-def]
+    """Keep, on page i, only the margin boxes whose at-keyword is in ``wanted[i]``."""
+    from weasyprint.formatting_structure import boxes
+
+    for page, keywords in zip(document.pages, wanted):
+        page._page_box.children = [c for c in page._page_box.children
+                                   if not isinstance(c, boxes.MarginBox) or c.at_keyword in keywords]
+
+
+def _link_foreign_targets(document) -> list[str]:  # type: ignore[no-untyped-def]
+    """Give every internal link to an id of another section a stand-in anchor on the first page,
+    so WeasyPrint keeps the link (a named destination); the merge points the name at the real page."""
+    anchors = {name for page in document.pages for name in page.anchors}
+    foreign = sorted({target for page in document.pages for kind, target, _rect, _box in page.links
+                      if kind == "internal" and target not in anchors})
+    if document.pages:
+        for name in foreign:
+            document.pages[0].anchors[name] = (0, 0, 0, 0)
+    return foreign
+
+
+def _bookmarks(document) -> list[list[Any]]:  # type: ignore[no-untyped-def]
+    """Every page's bookmarks as (level, label, x, y, state), in PDF points from the bottom left
+    (the transformation ``make_bookmark_tree(transform_pages=True)`` applies): the merge nests
+    them across sections, as one document would."""
+    scale = 0.75  # 72 PDF points per inch / 96 CSS pixels per inch
+    return [[[level, label, x * scale, (page.height - y) * scale, state]
+             for level, label, (x, y), state in page.bookmarks] for page in document.pages]
+
+
+def lay_out_section(job: SectionJob) -> dict[str, Any]:
+    """Lay one section out and write ``<key>.pdf`` and ``<key>.json`` in ``job.folder``.
+
+    Runs in a worker process or in the build's own; the JSON is what the merge needs
+    (page count, anchors by page, page starts, outline, folio boxes, image resolutions).
+    """
+    import json
+    import os
+
+    document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
+    local = [str(i) for i in range(len(document.pages))]
+    anchors: dict[str, int] = {}
+    for index, page in enumerate(document.pages):
+        for name in page.anchors:
+            anchors.setdefault(name, index)
+    folio_boxes = _strip_folios(document) if job.strip_folios else [[] for _ in document.pages]
+    sizes = {uri: (w, h) for uri, w, h in job.image_sizes}
+    info = {
+        "pages": len(document.pages),
+        "anchors": anchors,
+        "starts": {k: list(v) for k, v in page_starts(document, local).items()},
+        "bookmarks": _bookmarks(document),
+        "folio_boxes": folio_boxes,
+        "dpi": image_resolutions(document, sizes),
+        "foreign": _link_foreign_targets(document),
+    }
+    job.folder.mkdir(parents=True, exist_ok=True)
+    # Written under a private name and renamed: two builds sharing the cache never see half a file.
+    tmp_pdf = job.folder / f".{job.key}.{os.getpid()}.pdf"
+    write_pdf(document, tmp_pdf, {"pdf_identifier": False, **dict(job.options)})
+    tmp_json = job.folder / f".{job.key}.{os.getpid()}.json"
+    tmp_json.write_text(json.dumps(info, sort_keys=True), encoding="utf-8")
+    os.replace(tmp_pdf, job.folder / f"{job.key}.pdf")
+    os.replace(tmp_json, job.folder / f"{job.key}.json")
+    return info
+
+
+def lay_out_folios(job: SectionJob, wanted: Sequence[Sequence[str]]) -> None:
+    """Lay out the document of folios (one page per body page) and keep only its folio boxes."""
+    import os
+
+    document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
+    _keep_only(document, wanted)
+    job.folder.mkdir(parents=True, exist_ok=True)
+    tmp_pdf = job.folder / f".{job.key}.{os.getpid()}.pdf"
+    write_pdf(document, tmp_pdf, {"pdf_identifier": False, **dict(job.options)})
+    os.replace(tmp_pdf, job.folder / f"{job.key}.pdf")
+
+
+def run_jobs(jobs: Sequence[SectionJob], workers: int) -> list[dict[str, Any]]:
+    """Lay the sections out, in ``workers`` processes when there are several to do."""
+    if workers <= 1 or len(jobs) <= 1:
+        return [lay_out_section(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver: workers fork from a clean server that never held this process's
+    # fontconfig or Pango state (a plain fork after WeasyPrint has run is unsafe).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["bookmaker.engine", "weasyprint"])
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+            return list(pool.map(lay_out_section, jobs))
+    except (BrokenProcessPool, OSError) as error:
+        logger.debug("worker processes failed (%s); laying out in this process", error)
+        return [lay_out_section(job) for job in jobs]

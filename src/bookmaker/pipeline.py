@@ -12,6 +12,7 @@ from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
 from bookmaker.limits import budget, check_chapter_size
+from bookmaker.layoutcache import CACHE_NAME
 from bookmaker.log import logger
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
@@ -79,11 +80,15 @@ def build(
     outdir: Path,
     formats: tuple[str, ...] = FORMATS,
     before_commit: Callable[[], None] | None = None,
+    cache: bool = True,
+    workers: int | None = None,
 ) -> BuildResult:
     """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
 
     ``before_commit`` runs after every output is written and before any replaces an old one
     (``--strict`` fails there): a failed build leaves the previous outputs as they were.
+    ``cache`` keeps laid-out sections in ``OUT/.bookmaker-cache`` for the next build;
+    ``workers`` is the number of layout processes (default: one per core).
     """
     start = time.monotonic()
     config = load_config(manuscript)
@@ -96,7 +101,8 @@ def build(
             prepare_outdir(outdir)
             staging = Staging(outdir)
             try:
-                _write_outputs(book, staging.dir, formats, result)
+                cache_dir = outdir / CACHE_NAME if cache else None
+                _write_outputs(book, staging.dir, formats, result, cache_dir, workers)
             except OSError as exc:
                 if exc.errno in _DISK_ERRORS:
                     raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
@@ -117,13 +123,14 @@ def build(
 _DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
-def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult) -> None:
+def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult,
+                   cache: Path | None = None, workers: int | None = None) -> None:
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book).build_pdf(folder)
+        pdf = PdfBuilder(book, cache=cache, workers=workers).build_pdf(folder)
         book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages

@@ -8,6 +8,7 @@ page-list uses and the placed size of every image for the low-resolution check.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from html import escape
@@ -18,12 +19,14 @@ from lxml import etree, html
 
 from bookmaker import __version__, engine
 from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
+from bookmaker.builders.pdfsections import BackMatter, SectionedLayout
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.labels import labels_for
+from bookmaker.layoutcache import LayoutCache
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
@@ -65,8 +68,15 @@ class PdfBuilder(Builder):
     name = "pdf"
     suffix = "pdf"
 
-    def __init__(self, book: Book) -> None:
+    def __init__(self, book: Book, cache: Path | None = None, workers: int | None = None,
+                 back_matter: list[BackMatter] | None = None) -> None:
         super().__init__(book)
+        #: The layout cache's folder (None: a private one, removed after the build).
+        self.cache = cache
+        #: Worker processes for the layout (default: one per core).
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        #: Generated back matter, laid out after the body from its layout (``pdfsections.BackMatter``).
+        self.back_matter = list(back_matter or [])
         # Validate pdf: in book.yaml before any work (ConfigError names the key).
         self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
@@ -79,6 +89,8 @@ class PdfBuilder(Builder):
         self.head_styles = {"left": heads.style("left"), "right": heads.style("right")}
         #: The geometry of the last layout (page count and gutter).
         self.used_geometry: Geometry | None = None
+        #: Sections found in and missing from the layout cache in the last build.
+        self.cache_hits = self.cache_misses = 0
         #: How many layouts the last build took.
         self.layouts = 0
 
@@ -149,8 +161,13 @@ class PdfBuilder(Builder):
             return chapter_label(chapter, self.labels), chapter.title, None
         return None, chapter.title, None
 
-    def toc_entries(self) -> list[dict[str, Any]]:
-        """The printed contents: every section except the display pages (dedication, epigraph)."""
+    def toc_entries(self, pages: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """The printed contents: every section except the display pages (dedication, epigraph).
+
+        ``pages`` gives literal folios (from the body's layout) for entries laid out apart from
+        the contents; the others keep the theme's ``target-counter()``.
+        """
+        pages = pages or {}
 
         def entry(chapter: Chapter) -> dict[str, Any]:
             label: str | None = None
@@ -160,7 +177,7 @@ class PdfBuilder(Builder):
             elif chapter.kind == "chapter" and chapter.number:
                 label = str(chapter.number)
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
-                    "title": title, "children": []}
+                    "title": title, "children": [], "page": pages.get(chapter.id)}
 
         entries: list[dict[str, Any]] = []
         notes_done = False
@@ -170,7 +187,7 @@ class PdfBuilder(Builder):
                 continue
             if has_notes and not notes_done and item.chapter.matter == "back":
                 entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                                "title": self.labels("notes"), "children": []})
+                                "title": self.labels("notes"), "children": [], "page": pages.get("book-notes")})
                 notes_done = True
             top = entry(item.chapter)
             top["children"] = [entry(child.chapter) for child in item.children
@@ -178,22 +195,23 @@ class PdfBuilder(Builder):
             entries.append(top)
         if has_notes and not notes_done:
             entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                            "title": self.labels("notes"), "children": []})
+                            "title": self.labels("notes"), "children": [], "page": pages.get("book-notes")})
         return entries
 
-    def render_html(self) -> str:
-        """The whole book as one HTML string."""
+    def render_sections(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The book's sections as HTML fragments in print order: (those that open the book and
+        precede the contents, [(first id, fragment)] of the others)."""
         book, config = self.book, self.book.config
         chapter_tpl = self.env.get_template("chapter.html.j2")
         before_toc: list[str] = []
-        after_toc: list[str] = []
+        after_toc: list[tuple[str, str]] = []
         first_body_id = self.first_body_id()
         book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
         opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
             if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
-                after_toc.append(self._book_notes_section(book_notes))
+                after_toc.append(("book-notes", self._book_notes_section(book_notes)))
                 book_notes = []
             endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
             if config.notes == "book-endnotes" and endnotes:
@@ -217,15 +235,25 @@ class PdfBuilder(Builder):
                 bookmark=bookmark,
             )
             # The reading order is the author's; only the display pages that open the book precede the contents.
-            (before_toc if chapter in opening else after_toc).append(rendered)
+            if chapter in opening:
+                before_toc.append(rendered)
+            else:
+                after_toc.append((chapter.id, rendered))
         if book_notes:
-            after_toc.append(self._book_notes_section(book_notes))
+            after_toc.append(("book-notes", self._book_notes_section(book_notes)))
+        return before_toc, after_toc
+
+    def wrap_html(self, before_toc: list[str], sections: list[str], front: bool,
+                  pages: dict[str, str] | None = None) -> str:
+        """A whole HTML document: the front matter (half-title to contents) if ``front``, then ``sections``."""
+        book, config = self.book, self.book.config
         year = (config.date or book.build_date.date().isoformat())[:4]
         return self.env.get_template("book.html.j2").render(
             config=config,
-            toc=self.toc_entries(),
+            front=front,
+            toc=self.toc_entries(pages) if front else [],
             before_toc=before_toc,
-            after_toc=after_toc,
+            after_toc=sections,
             version=__version__,
             created=book.build_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             year=year,
@@ -234,6 +262,11 @@ class PdfBuilder(Builder):
             byline=None,
             running_author=self.running_author(),
         )
+
+    def render_html(self) -> str:
+        """The whole book as one HTML string."""
+        before_toc, sections = self.render_sections()
+        return self.wrap_html(before_toc, [html_text for _id, html_text in sections], front=True)
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
@@ -375,6 +408,11 @@ class PdfBuilder(Builder):
 
     def check_images(self, document) -> list[tuple[Path, str, int]]:  # type: ignore[no-untyped-def]
         """Warn (chapter file, image, effective DPI) for every image printed below MIN_DPI."""
+        sizes = {img.source.resolve().as_uri(): (img.width, img.height) for img in self.book.images.values()}
+        return self.warn_low_resolution(engine.image_resolutions(document, sizes))
+
+    def warn_low_resolution(self, by_uri_dpi: dict[str, float]) -> list[tuple[Path, str, int]]:
+        """Warn for every image printed below MIN_DPI, from the lowest DPI of each image URI."""
         by_uri = {img.source.resolve().as_uri(): img for img in self.book.images.values()}
         used_in: dict[str, Path] = {}
         for chapter in self.book.chapters:
@@ -382,8 +420,7 @@ class PdfBuilder(Builder):
                 name = img.get("data-asset")
                 if name and name not in used_in:
                     used_in[name] = chapter.source
-        sizes = {uri: (img.width, img.height) for uri, img in by_uri.items()}
-        lowest = {by_uri[uri].name: dpi for uri, dpi in engine.image_resolutions(document, sizes).items()}
+        lowest = {by_uri[uri].name: dpi for uri, dpi in by_uri_dpi.items() if uri in by_uri}
         found = []
         for name, dpi in sorted(lowest.items()):
             if dpi < MIN_DPI:
@@ -418,12 +455,35 @@ class PdfBuilder(Builder):
     def build(self, outdir: Path) -> Path:
         return self.build_pdf(outdir).path
 
+    def sectioned(self) -> bool:
+        """Whether the book is laid out section by section (cached, in parallel).
+
+        The PDF standards stay with one document: PDF/UA's structure tree, PDF/A's XMP and
+        PDF/X's output intent are written by WeasyPrint for one document and a merge of
+        several would have to rebuild them.
+        """
+        return not self.geometry.standard
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
+        target = self.output_path(outdir)
+        if self.sectioned():
+            cache = LayoutCache(self.cache)
+            try:
+                sections = SectionedLayout(self, cache, self.workers, self.back_matter)
+                with atomic_output(target) as tmp:
+                    layout = sections.build(tmp)
+                self.layouts = sections.layouts
+                self.cache_hits, self.cache_misses = cache.hits, cache.misses
+                self.warn_low_resolution(sections.lowest_dpi)
+                return PdfResult(target, layout)
+            except engine.Unsupported as why:
+                logger.info("laying the book out as one document: %s", why)
+            finally:
+                cache.close()
         document = self.layout()
         self.check_images(document)
-        target = self.output_path(outdir)
         options = self.write_options()
         with atomic_output(target) as tmp:
             engine.write_pdf(document, tmp, options)

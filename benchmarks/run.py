@@ -1,0 +1,170 @@
+"""Time bookmaker against pandoc (EPUB) and pandoc + WeasyPrint (PDF) on generated biographies.
+
+    python benchmarks/run.py --chapters 40 --repeat 3
+
+Every command runs as its own process; the tasks alternate within each repetition (so a
+slow moment of the machine hits every tool alike) and the medians are reported, with CPU
+seconds and the peak resident memory of the largest process.  pandoc comes from the
+``pypandoc-binary`` package (a benchmark-only dependency: ``pip install pypandoc-binary``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generate import generate, paragraph  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def measure(command: list[str], cwd: Path) -> dict[str, float]:
+    """Wall seconds, CPU seconds (user + system, the process and its children) and peak RSS in MiB."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
+
+
+def pandoc() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def chapter_files(manuscript: Path) -> list[str]:
+    return [p.name for p in sorted(manuscript.glob("*.md"))]
+
+
+def edit_paragraph(manuscript: Path, rng_seed: int) -> None:
+    """Change one word of one paragraph in the middle chapter (the page count stays)."""
+    path = sorted(manuscript.glob("*-chapter-*.md"))[len(list(manuscript.glob("*-chapter-*.md"))) // 2]
+    text = path.read_text(encoding="utf-8")
+    head, body = text.split("---\n\n", 1)
+    marker = f" edited{rng_seed} "
+    path.write_text(head + "---\n\n" + body.replace(" the ", marker, 1), encoding="utf-8")
+
+
+def add_page(manuscript: Path, rng_seed: int) -> None:
+    """Append about a page of text to the middle chapter's first section."""
+    import random
+
+    rng = random.Random(rng_seed)
+    path = sorted(manuscript.glob("*-chapter-*.md"))[len(list(manuscript.glob("*-chapter-*.md"))) // 2]
+    text = path.read_text(encoding="utf-8")
+    head, body = text.split("---\n\n", 1)
+    first, rest = body.split("\n\n", 1)
+    added = "\n\n".join(paragraph(rng, 150) for _ in range(3))
+    path.write_text(head + "---\n\n" + first + "\n\n" + added + "\n\n" + rest, encoding="utf-8")
+
+
+def tasks(manuscript: Path, work: Path) -> dict[str, list[tuple[str, list[str] | None]]]:
+    bookmaker = str(BIN / "bookmaker")
+    files = chapter_files(manuscript)
+    pd = pandoc()
+    out = work / "out"
+    return {
+        "bookmaker PDF+EPUB cold": [("clear", None), ("run", [bookmaker, "build", str(manuscript), "-o", str(out), "-q"])],
+        "bookmaker PDF+EPUB one-paragraph edit": [("edit-paragraph", None),
+                                                   ("run", [bookmaker, "build", str(manuscript), "-o", str(out), "-q"])],
+        "bookmaker PDF+EPUB page-adding edit": [("add-page", None),
+                                                 ("run", [bookmaker, "build", str(manuscript), "-o", str(out), "-q"])],
+        "bookmaker EPUB": [("run", [bookmaker, "build", str(manuscript), "-o", str(work / "epub"), "--format", "epub", "-q"])],
+        "pandoc EPUB": [("run", [pd, *files, "-o", str(work / "pandoc.epub")])],
+        "pandoc + WeasyPrint PDF": [("run", [pd, *files, "-s", "-t", "html5", "-o", str(work / "pandoc.html")]),
+                                    ("run", [str(BIN / "weasyprint"), str(work / "pandoc.html"), str(work / "pandoc.pdf")])],
+    }
+
+
+def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
+    shutil.rmtree(work, ignore_errors=True)
+    manuscript = generate(work / "manuscript", chapters)
+    pristine = work / "pristine"
+    shutil.copytree(manuscript, pristine)
+    plan = tasks(manuscript, work)
+    samples: dict[str, list[dict[str, float]]] = {name: [] for name in plan}
+    for rep in range(repeat):
+        for name, steps in plan.items():
+            total = {"wall": 0.0, "cpu": 0.0, "rss": 0.0}
+            for kind, command in steps:
+                if kind == "clear":
+                    shutil.rmtree(manuscript)
+                    shutil.copytree(pristine, manuscript)
+                    shutil.rmtree(work / "out" / ".bookmaker-cache", ignore_errors=True)
+                elif kind == "edit-paragraph":
+                    edit_paragraph(manuscript, rep)
+                elif kind == "add-page":
+                    add_page(manuscript, rep)
+                else:
+                    assert command is not None
+                    got = measure(command, manuscript)
+                    total = {"wall": total["wall"] + got["wall"], "cpu": total["cpu"] + got["cpu"],
+                             "rss": max(total["rss"], got["rss"])}
+            samples[name].append(total)
+            print(f"  [{rep + 1}/{repeat}] {name}: {total['wall']:.2f} s", file=sys.stderr)
+    pages = None
+    for pdf in (work / "out").glob("*.pdf"):
+        import pymupdf
+
+        with pymupdf.open(pdf) as doc:
+            pages = len(doc)
+    medians = {name: {key: statistics.median(s[key] for s in runs) for key in ("wall", "cpu", "rss")}
+               for name, runs in samples.items()}
+    medians["_book"] = {"chapters": chapters, "pages": pages or 0}
+    return medians
+
+
+def report(results: dict[int, dict[str, dict[str, float]]]) -> str:
+    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", ""]
+    lines += ["| chapters | pages | task | wall s | CPU s | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    for chapters, medians in results.items():
+        pages = int(medians["_book"]["pages"])
+        for name, m in medians.items():
+            if not name.startswith("_"):
+                lines.append(f"| {chapters} | {pages} | {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss']:.0f} |")
+    lines.append("")
+    for chapters, m in results.items():
+        cold = m["bookmaker PDF+EPUB cold"]["wall"]
+        lines.append(f"{chapters} chapters: cold PDF+EPUB / pandoc+WeasyPrint = "
+                     f"{cold / m['pandoc + WeasyPrint PDF']['wall']:.2f}; one-paragraph rebuild / cold = "
+                     f"{m['bookmaker PDF+EPUB one-paragraph edit']['wall'] / cold:.2f}; page-adding rebuild / cold = "
+                     f"{m['bookmaker PDF+EPUB page-adding edit']['wall'] / cold:.2f}; EPUB / pandoc EPUB = "
+                     f"{m['bookmaker EPUB']['wall'] / m['pandoc EPUB']['wall']:.2f}")
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        small, large = results[sizes[0]], results[sizes[-1]]
+        lines.append(f"t({sizes[-1]}) / t({sizes[0]}) cold PDF+EPUB = "
+                     f"{large['bookmaker PDF+EPUB cold']['wall'] / small['bookmaker PDF+EPUB cold']['wall']:.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chapters", type=int, nargs="+", default=[40])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=Path("benchmarks/work"))
+    parser.add_argument("--json", type=Path, help="also write the medians here")
+    args = parser.parse_args()
+    results = {n: run(n, args.repeat, args.work / str(n)) for n in args.chapters}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()

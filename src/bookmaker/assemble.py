@@ -1,0 +1,135 @@
+"""Merge the separately laid-out sections' PDFs into the book: pages, folios laid over them, named destinations, outline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Part:
+    """One laid-out section's PDF and what its layout reported (``engine.lay_out_section``)."""
+
+    pdf: Path
+    info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A page of the book: page ``page`` of part ``part`` (None for a blank), and the page of
+    the folio document to lay over it (None for none)."""
+
+    part: int | None
+    page: int
+    folio: int | None
+
+
+def assemble(target: Path, parts: list[Part], placements: list[Placement], folios: Path | None,
+             blank: int | None) -> None:
+    """Write ``target``: part 0 (the front matter) gives the metadata; the pages follow
+    ``placements``; a blank page is page ``blank`` of the folio document."""
+    import pikepdf
+
+    sources = [pikepdf.open(part.pdf) for part in parts]
+    folio_pdf = pikepdf.open(folios) if folios is not None else None
+    out = pikepdf.new()
+    try:
+        base = sources[0]
+        # Metadata and language from the front matter, as one WeasyPrint document would write them.
+        out.docinfo = out.make_indirect(pikepdf.Dictionary({key: value for key, value in base.docinfo.items()}))
+        for key in ("/Lang", "/ViewerPreferences", "/MarkInfo"):
+            if key in base.Root:
+                value = base.Root[key]
+                out.Root[key] = out.copy_foreign(value) if value.is_indirect else value
+        first_page: dict[int, int] = {}
+        for index, placement in enumerate(placements):
+            if placement.part is None:
+                assert folio_pdf is not None and blank is not None
+                out.pages.append(folio_pdf.pages[blank])
+                continue
+            first_page.setdefault(placement.part, index - placement.page)
+            out.pages.append(sources[placement.part].pages[placement.page])
+            if placement.folio is not None and folio_pdf is not None:
+                _overlay(out, out.pages[-1], folio_pdf.pages[placement.folio], f"/BookmakerFolio{index}")
+        _destinations(out, parts, sources, first_page)
+        _outline(out, parts, first_page)
+        out.save(target, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    finally:
+        for source in sources:
+            source.close()
+        if folio_pdf is not None:
+            folio_pdf.close()
+
+
+def _overlay(out: Any, page: Any, folio: Any, name: str) -> None:
+    """Draw ``folio`` (a page of the same size) over ``page`` as a form XObject under ``name``,
+    one per page: pikepdf's ``add_overlay`` picks a random name (the PDF must be reproducible),
+    and WeasyPrint's pages share one resource dictionary."""
+    import pikepdf
+
+    form = out.copy_foreign(folio.as_form_xobject())
+    page.add_resource(form, pikepdf.Name.XObject, pikepdf.Name(name))
+    # The page's own drawing is closed off first (q ... Q) so the folio starts from the default state.
+    page.contents_add(pikepdf.Stream(out, b"q\n"), prepend=True)
+    page.contents_add(pikepdf.Stream(out, f"\nQ q {name} Do Q\n".encode()), prepend=False)
+
+
+def _destinations(out: Any, parts: list[Part], sources: list[Any], first_page: dict[int, int]) -> None:
+    """One name tree of every section's anchors (stand-ins for other sections' ids left out)."""
+    import pikepdf
+
+    names: dict[str, Any] = {}
+    for number, (part, source) in enumerate(zip(parts, sources)):
+        if number not in first_page or "/Names" not in source.Root or "/Dests" not in source.Root.Names:
+            continue
+        pages = {page.objgen: i for i, page in enumerate(source.pages)}
+        foreign = set(part.info["foreign"])
+        for name, dest in pikepdf.NameTree(source.Root.Names.Dests).items():
+            if name in foreign or name in names:
+                continue
+            local = pages.get(dest[0].objgen)
+            if local is None:
+                continue
+            names[name] = (first_page[number] + local, [float(v) for v in list(dest)[2:]])
+    tree = pikepdf.NameTree.new(out)
+    for name in sorted(names):
+        index, coords = names[name]
+        tree[name] = pikepdf.Array([out.pages[index].obj, pikepdf.Name.XYZ, *coords])
+    out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+
+
+def _outline(out: Any, parts: list[Part], first_page: dict[int, int]) -> None:
+    """The outline of the whole book from every page's bookmarks, nested by level the way
+    WeasyPrint nests one document's (``make_page_bookmark_tree``: skipped levels close up)."""
+    from pikepdf import OutlineItem
+
+    marks = []
+    for number, part in enumerate(parts):
+        if number in first_page:
+            for local, page_marks in enumerate(part.info["bookmarks"]):
+                marks += [(first_page[number] + local, *mark) for mark in page_marks]
+    marks.sort(key=lambda mark: mark[0])  # stable: in page order, each page's in its own order
+    root: list[OutlineItem] = []
+    last_by_depth: list[list[OutlineItem]] = [root]
+    skipped: list[int] = []
+    previous = 0
+    for page, level, label, x, y, state in marks:
+        if level > previous:
+            skipped.append(level - previous - 1)
+        else:
+            temp = level
+            while temp < previous:
+                temp += 1 + skipped.pop()
+            if temp > previous:
+                skipped.append(temp - previous - 1)
+        previous = level
+        depth = level - sum(skipped)
+        item = OutlineItem(label, page, "XYZ", left=x, top=y)
+        item.is_closed = state == "closed"
+        last_by_depth[depth - 1].append(item)
+        del last_by_depth[depth:]
+        last_by_depth.append(item.children)
+    with out.open_outline() as outline:
+        outline.root.extend(root)

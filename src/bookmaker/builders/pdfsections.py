@@ -1,0 +1,236 @@
+"""The print edition laid out section by section: body sections in worker processes and from the
+layout cache, the front matter after them with literal page numbers, generated back matter last,
+all merged into one PDF with folios laid over the pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bookmaker import __version__, engine
+from bookmaker.assemble import Part, Placement, assemble
+from bookmaker.builders import roman
+from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.layoutcache import LayoutCache, digest, file_digest, tree_digest
+from bookmaker.log import logger
+from bookmaker.model import PrintLayout
+from bookmaker.resources import default_styles
+
+if TYPE_CHECKING:
+    from bookmaker.builders.pdf import PdfBuilder
+
+#: Contents entries laid out apart from the contents print the folio the body's layout gave them.
+LITERAL_TOC_CSS = "nav.toc .toc-entry > a[data-page]::after { content: leader('. ') attr(data-page); }\n"
+#: Body sections carry a fixed creation date: their metadata is dropped at the merge, and a date
+#: that changed with every build would make every cache key new.
+SECTION_DATE = "2000-01-01T00:00:00Z"
+_CREATED_RE = re.compile(r'(<meta name="dcterms\.(?:created|modified)" content=")[^"]*(")')
+
+#: Generated back matter: given the layout of everything before it, the HTML of sections to print
+#: after it (an index, a notes section, a bibliography), or nothing.
+BackMatter = Callable[[PrintLayout], list[str]]
+
+
+@dataclass
+class Laid:
+    """The outcome of one sectioned layout at one geometry."""
+
+    geometry: Geometry
+    parts: list[Part] = field(default_factory=list)
+    placements: list[Placement] = field(default_factory=list)
+    layout: PrintLayout | None = None
+    folio_key: str | None = None
+    blank: int | None = None
+
+
+class SectionedLayout:
+    """Lay the book out as separate documents, cached by content and laid out in parallel."""
+
+    def __init__(self, builder: PdfBuilder, cache: LayoutCache, workers: int,
+                 back_matter: list[BackMatter] | None = None) -> None:
+        import weasyprint
+
+        self.builder = builder
+        self.cache = cache
+        self.workers = workers
+        self.back_matter = back_matter or []
+        config = builder.book.config
+        self.roots = tuple(builder._fetcher_roots())
+        self.allow = tuple(config.network.allow)
+        self.base = config.root
+        self.versions = f"bookmaker {__version__} weasyprint {weasyprint.__version__}"
+        self.theme_key = tree_digest(sorted({builder.theme, default_styles()}))
+        self.images = {img.source.resolve().as_uri(): img for img in builder.book.images.values()}
+        self.image_keys = {uri: file_digest(img.source) for uri, img in self.images.items()}
+        self.sizes = tuple(sorted((uri, img.width, img.height) for uri, img in self.images.items()))
+        self.layouts = 0
+
+    # ---- jobs -------------------------------------------------------------------------------------
+
+    def _job(self, html_text: str, styles: engine.Styles, strip: bool) -> engine.SectionJob:
+        options = tuple(sorted(self.builder.render_options().items()))
+        images = [self.image_keys[uri] for uri in sorted(self.image_keys) if uri in html_text]
+        style_files = [file_digest(p) for p in styles.files]
+        key = digest(self.versions, self.theme_key, *style_files, styles.generated, repr(options),
+                     "strip" if strip else "keep", html_text, *images)
+        return engine.SectionJob(key, html_text, styles, options, self.roots, self.allow, self.base,
+                                 self.cache.folder, strip, self.sizes)
+
+    def _run(self, jobs: list[engine.SectionJob]) -> list[dict[str, Any]]:
+        """Each job's layout report: from the cache, or laid out (in parallel) and cached."""
+        found: dict[str, dict[str, Any]] = {}
+        todo = []
+        for job in jobs:
+            cached = self.cache.get(job.key) if job.key not in found else found[job.key]
+            if cached is None:
+                todo.append(job)
+            else:
+                found[job.key] = cached
+        unique = list({job.key: job for job in todo}.values())
+        if unique:
+            logger.debug("laying out %d of %d sections (%d workers)", len(unique), len(jobs), self.workers)
+            for job, info in zip(unique, engine.run_jobs(unique, self.workers)):
+                found[job.key] = info
+        return [found[job.key] for job in jobs]
+
+    def _body_html(self, fragment: str) -> str:
+        html_text = self.builder.wrap_html([], [fragment], front=False)
+        return _CREATED_RE.sub(lambda m: m.group(1) + SECTION_DATE + m.group(2), html_text)
+
+    # ---- the layout -------------------------------------------------------------------------------
+
+    def lay_out(self, geometry: Geometry) -> Laid:
+        builder = self.builder
+        self.layouts += 1
+        laid = Laid(geometry)
+        styles = engine.Styles(tuple(builder.stylesheet_paths()), builder.extra_css(geometry) + LITERAL_TOC_CSS,
+                               builder.theme)
+        before_toc, sections = builder.render_sections()
+        first_body = builder.first_body_id()
+        split = next((i for i, (sid, _f) in enumerate(sections) if sid == first_body), len(sections))
+        front_fragments = [fragment for _sid, fragment in sections[:split]]
+        body_jobs = [self._job(self._body_html(fragment), styles, True) for _sid, fragment in sections[split:]]
+        body = self._run(body_jobs)
+        # The body's folios do not depend on the front matter: arabic numbering starts at its first page.
+        body_folios = self._body_folios(body)
+        front_html = builder.wrap_html(before_toc, front_fragments, front=True, pages=body_folios)
+        front_job = self._job(front_html, styles, False)
+        (front,) = self._run([front_job])
+        jobs = [front_job, *body_jobs]
+        infos = [front, *body]
+        self._place(laid, jobs, infos)
+        for hook in self.back_matter:
+            assert laid.layout is not None
+            extra = [self._job(self._body_html(fragment), styles, True) for fragment in hook(laid.layout)]
+            if extra:
+                jobs += extra
+                infos += self._run(extra)
+                self._place(laid, jobs, infos)
+        self._folios(laid, styles)
+        return laid
+
+    def _body_folios(self, body: list[dict[str, Any]]) -> dict[str, str]:
+        folios: dict[str, str] = {}
+        page = 0
+        for info in body:
+            page += page % 2  # every section opens on a recto
+            for name, local in info["anchors"].items():
+                folios.setdefault(name, str(page + local + 1))
+            page += info["pages"]
+        return folios
+
+    def _place(self, laid: Laid, jobs: list[engine.SectionJob], infos: list[dict[str, Any]]) -> None:
+        """Pages in order: the front matter, a blank verso where a section would open on one, the body."""
+        placements: list[Placement] = []
+        laid.parts = [Part(self.cache.pdf(job.key), info) for job, info in zip(jobs, infos)]
+        placements += [Placement(0, i, None) for i in range(infos[0]["pages"])]
+        body_start = None
+        for number, info in enumerate(infos[1:], 1):
+            if len(placements) % 2 == 1:
+                placements.append(Placement(None, 0, None))
+            if body_start is None:
+                body_start = len(placements)
+            for i in range(info["pages"]):
+                has_folio = bool(info["folio_boxes"][i])
+                placements.append(Placement(number, i, len(placements) - body_start if has_folio else None))
+        laid.placements = placements
+        start = len(placements) if body_start is None else body_start
+        folios = tuple(roman(i + 1).lower() if i < start else str(i - start + 1) for i in range(len(placements)))
+        page_map: dict[str, str] = {}
+        starts: dict[str, tuple[str, int]] = {}
+        first: dict[int, int] = {}
+        for index, placement in enumerate(placements):
+            if placement.part is not None:
+                first.setdefault(placement.part, index - placement.page)
+        for number, info in enumerate(infos):
+            if number not in first:
+                continue
+            for name, local in sorted(info["anchors"].items(), key=lambda item: item[1]):
+                page_map.setdefault(name, folios[first[number] + local])
+            for local, (block, words) in info["starts"].items():
+                starts[folios[first[number] + int(local)]] = (block, words)
+        laid.layout = PrintLayout(folios, page_map, starts)
+        self._body_start = start
+
+    def _folios(self, laid: Laid, styles: engine.Styles) -> None:
+        """The document of folios: one page per body page, showing only that page's folio boxes."""
+        start = self._body_start
+        wanted: list[list[str]] = []
+        signatures: dict[tuple[tuple[str, str], ...], str] = {}
+        divs = []
+        for placement in laid.placements[start:]:
+            boxes: tuple[tuple[str, str], ...] = ()
+            if placement.part is not None and placement.folio is not None:
+                boxes = tuple(tuple(b) for b in laid.parts[placement.part].info["folio_boxes"][placement.page])
+            name = signatures.setdefault(boxes, f"bm-folio-{len(signatures)}") if boxes else "auto"
+            wanted.append([keyword for keyword, _css in boxes])
+            divs.append(f'<div class="bm-folio" style="page: {name}"></div>')
+        laid.blank = len(divs)
+        divs.append('<div class="bm-folio"></div>')  # a blank page for the versos left empty
+        wanted.append([])
+        rules = "".join(
+            f"@page {name} {{ " + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n"
+            for boxes, name in signatures.items())
+        config = self.builder.book.config
+        html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
+                     f"<body>{''.join(divs)}</body></html>")
+        folio_styles = engine.Styles(styles.files, styles.generated + ".bm-folio { break-before: page; }\n" + rules,
+                                     styles.generated_base)
+        job = self._job(html_text, folio_styles, False)
+        laid.folio_key = job.key
+        if not self.cache.has_pdf(job.key):
+            engine.lay_out_folios(job, wanted)
+
+    def build(self, target: Path) -> PrintLayout:
+        """Lay out until the gutter suits the page count, then merge into ``target``."""
+        base = self.builder.geometry
+        geometry = base.for_pages(self.builder.estimate_pages())
+        tried: dict[float, Laid] = {}
+        while True:
+            laid = self.lay_out(geometry)
+            tried[geometry.gutter] = laid
+            assert laid.layout is not None
+            pages = laid.layout.page_count
+            need = gutter_for(pages)
+            if need == geometry.gutter:
+                break
+            if need in tried or len(tried) >= 3:
+                laid = tried[max(tried)]
+                break
+            geometry = base.for_pages(pages)
+        self.builder.used_geometry = laid.geometry
+        assert laid.layout is not None and laid.folio_key is not None
+        assemble(target, laid.parts, laid.placements, self.cache.pdf(laid.folio_key), laid.blank)
+        self.lowest_dpi = _lowest(laid.parts)
+        return laid.layout
+
+
+def _lowest(parts: list[Part]) -> dict[str, float]:
+    lowest: dict[str, float] = {}
+    for part in parts:
+        for uri, dpi in part.info["dpi"].items():
+            lowest[uri] = min(dpi, lowest.get(uri, dpi))
+    return lowest

@@ -1,0 +1,167 @@
+"""The sectioned, cached, parallel layout (issue 10): a rebuild from the cache equals a cold build,
+whatever was edited, whatever the number of workers; and it equals one WeasyPrint document page by page."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from bookgen import generate_book
+
+from bookmaker.builders.pdf import PdfBuilder
+from bookmaker.pipeline import read_book
+
+EPOCH = "1780000000"
+
+
+@pytest.fixture(autouse=True)
+def _epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+
+
+def build(manuscript: Path, out: Path, cache: Path | None, workers: int = 1) -> tuple[bytes, PdfBuilder]:
+    out.mkdir(parents=True, exist_ok=True)
+    builder = PdfBuilder(read_book(manuscript), cache=cache, workers=workers)
+    result = builder.build_pdf(out)
+    return result.path.read_bytes(), builder
+
+
+def summary(data: bytes) -> tuple[list[str], list[list[object]], list[list[tuple[object, ...]]]]:
+    """Text of every page, the outline, and every page's links (kind, target page or name, box)."""
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        text = [page.get_text() for page in doc]
+        links = [[(link.get("kind"), link.get("page"), link.get("uri"), tuple(round(v) for v in link["from"]))
+                  for link in page.get_links()] for page in doc]
+        return text, doc.get_toc(), links
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_book(tmp_path_factory.mktemp("cache") / "manuscript", chapters=4, paragraphs=5, parts=1,
+                         tables=False)
+
+
+def _chapter(root: Path, n: int) -> Path:
+    (path,) = root.glob(f"*-chapter-{n}.md")
+    return path
+
+
+def edit_word(root: Path) -> None:
+    path = _chapter(root, 2)
+    text = path.read_text(encoding="utf-8")
+    head, body = text.split("---\n\n", 1)
+    path.write_text(head + "---\n\n" + body.replace(" ", " remarkably ", 1), encoding="utf-8")
+
+
+def edit_paragraph(root: Path) -> None:
+    path = _chapter(root, 3)
+    path.write_text(path.read_text(encoding="utf-8") + "\nA new closing paragraph, long enough to take "
+                    "several lines of the page: " + "and then the winter came again, " * 40 + "\n", encoding="utf-8")
+
+
+def new_chapter(root: Path) -> None:
+    (root / "055-interlude.md").write_text("---\ntitle: An Interlude\n---\n\nA short chapter between two others, "
+                                           "with a call[^1].\n\n[^1]: And its note.\n", encoding="utf-8")
+
+
+def delete_chapter(root: Path) -> None:
+    _chapter(root, 2).unlink()
+
+
+def theme_change(root: Path) -> None:
+    styles = root / "styles"
+    styles.mkdir(exist_ok=True)
+    from bookmaker.resources import default_styles
+
+    css = (default_styles() / "print.css").read_text(encoding="utf-8").replace("--body-size: 11pt;", "--body-size: 12pt;")
+    assert "12pt" in css
+    (styles / "print.css").write_text(css, encoding="utf-8")
+    config = root / "book.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "styles: styles\n", encoding="utf-8")
+
+
+def pdf_option(root: Path) -> None:
+    config = root / "book.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "pdf:\n  trim: 5.5x8.5in\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def warm(book: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    """A cache filled by a build of the unedited book (two workers)."""
+    cache = tmp_path_factory.mktemp("warm") / "cache"
+    data, builder = build(book, tmp_path_factory.mktemp("warm-out"), cache, workers=2)
+    return cache, data
+
+
+@pytest.mark.parametrize("edit", [edit_word, edit_paragraph, new_chapter, delete_chapter, theme_change, pdf_option])
+def test_a_rebuild_from_the_cache_equals_a_cold_build(edit, book: Path, warm: tuple[Path, bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cache_src, before = warm
+    cache = tmp_path / "cache"
+    shutil.copytree(cache_src, cache)
+    manuscript = tmp_path / "manuscript"
+    shutil.copytree(book, manuscript)
+    edit(manuscript)
+    incremental, builder = build(manuscript, tmp_path / "incremental", cache)
+    cold, _ = build(manuscript, tmp_path / "cold", None)
+    assert incremental != before, "the edit changed the book"
+    assert summary(incremental) == summary(cold)
+    assert incremental == cold
+    if edit in (edit_word, edit_paragraph, new_chapter, delete_chapter):
+        # Only the edited chapters (and the contents, and the folios) were laid out again.
+        assert builder.cache_hits >= 3, (builder.cache_hits, builder.cache_misses)
+    else:
+        # The theme and the geometry are part of every key: nothing was reused.
+        assert builder.cache_hits == 0, (builder.cache_hits, builder.cache_misses)
+
+
+def test_the_number_of_workers_does_not_change_the_pdf(book: Path, warm: tuple[Path, bytes], tmp_path: Path) -> None:
+    _cache, two = warm
+    one, _ = build(book, tmp_path / "one", None, workers=1)
+    assert one == two
+
+
+def test_sections_print_what_one_document_prints(book: Path, warm: tuple[Path, bytes], tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _cache, sectioned = warm
+    monkeypatch.setattr(PdfBuilder, "sectioned", lambda self: False)
+    single, _ = build(book, tmp_path / "single", None)
+    assert summary(sectioned) == summary(single)
+
+
+def test_generated_back_matter_comes_after_the_body_with_its_page_numbers(book: Path, tmp_path: Path) -> None:
+    seen = []
+
+    def index(layout):  # type: ignore[no-untyped-def]
+        seen.append(layout.page_count)
+        first = next(c for c in read_book(book).chapters if c.kind == "chapter")
+        folio = layout.folio_of(first.id)
+        return [f'<section class="chapter kind-index backmatter page-chapter" id="gen-index" data-running-head="Index">'
+                f'<h1 class="chapter-title">Index</h1><p>Beginnings, {folio}</p></section>']
+
+    out = tmp_path / "out"
+    out.mkdir()
+    before, _ = build(book, tmp_path / "plain", None)
+    builder = PdfBuilder(read_book(book), cache=None, workers=1, back_matter=[index])
+    result = builder.build_pdf(out)
+    with pymupdf.open(stream=before, filetype="pdf") as plain, pymupdf.open(result.path) as doc:
+        assert seen and seen[0] == len(plain)
+        assert len(doc) > len(plain)
+        assert [p.get_text() for p in doc][: len(plain)] == [p.get_text() for p in plain]
+        last = doc[len(doc) - 1].get_text()
+        assert "Index" in last and f"Beginnings, {result.layout.folio_of(next(c.id for c in builder.book.chapters if c.kind == 'chapter'))}" in last
+    assert result.layout.folio_of("gen-index") is not None
+
+
+def test_the_cache_stays_within_its_bound(book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bookmaker import layoutcache
+
+    cache = tmp_path / "cache"
+    build(book, tmp_path / "a", cache)
+    assert any(cache.glob("*.pdf"))
+    monkeypatch.setattr(layoutcache, "IN_USE_SECONDS", -1)
+    small = layoutcache.LayoutCache(cache, max_bytes=1)
+    small.close()
+    assert not any(cache.glob("*.pdf")) and not any(cache.glob("*.json"))
