@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -32,6 +33,7 @@ BACK_KINDS = (
     "notes",
     "about-the-author",
     "colophon",
+    "index",
 )
 KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
 
@@ -87,6 +89,8 @@ class Chapter:
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).
     body_line: int = 1
+    #: For ``kind: index``: which index prints here (None: the default, ``subject``).
+    index: str | None = None
 
     @property
     def matter(self) -> str:
@@ -128,6 +132,8 @@ class Book:
     page_starts: dict[str, tuple[str, int]] | None = None
     #: The folio of every printed page, in order (blank pages included).
     print_pages: list[str] | None = None
+    #: The book's indexes by name (``bookmaker.index``), filled by ``collect_index``.
+    indexes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:

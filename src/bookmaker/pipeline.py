@@ -10,12 +10,14 @@ from bookmaker.anchors import anchor_blocks
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ManuscriptError
+from bookmaker.index import collect_index
 from bookmaker.limits import check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.output import prepare_outdir
 from bookmaker.reader import find_sources, read_chapter, read_source
 from bookmaker.sandbox import require_inside
+from bookmaker.xrefs import mark_xrefs, number_figures, resolve_xrefs
 from bookmaker.transforms import (
     build_toc,
     chapter_id_for,
@@ -57,8 +59,12 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
     book.identifier = derive_identifier(book)
     number_chapters(book)
     build_toc(book)
+    collect_index(book)
     anchor_blocks(book)
+    number_figures(book)
+    mark_xrefs(book)
     resolve_links(book, check_ids(book))
+    resolve_xrefs(book)
     collect_images(book)
     return book
 
