@@ -18,7 +18,7 @@ from lxml import etree
 
 from bookmaker.collation import OTHER, letter_group, sort_key
 from bookmaker.config import parse_yaml
-from bookmaker.errors import ConfigError, format_location
+from bookmaker.errors import ConfigError, Report, format_location
 from bookmaker.log import warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter
@@ -122,7 +122,7 @@ def split_path(value: str) -> tuple[str, ...]:
     return tuple(p for p in parts if p)
 
 
-def collect_index(book: Book) -> None:
+def collect_index(book: Book, report: Report | None = None) -> None:
     """Find every index span, give it a stable id, and build ``book.indexes``."""
     indexes: dict[str, Index] = {}
     language = book.config.language

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from bookmaker.errors import Report
 from bookmaker.model import Book, Chapter
 
 #: The placeholders a link text may hold.
@@ -44,7 +45,7 @@ def is_xref_text(a: etree._Element) -> bool:
     return not text.strip() and a.find(".//img") is None or bool(PLACEHOLDER_RE.search(text))
 
 
-def mark_xrefs(book: Book) -> None:
+def mark_xrefs(book: Book, report: Report | None = None) -> None:
     """Flag the internal links that are cross-references (before their hrefs become placeholders)."""
     for chapter in book.chapters:
         for tree in [chapter.body] + [n.body for n in chapter.notes]:
@@ -56,7 +57,7 @@ def mark_xrefs(book: Book) -> None:
                     a.set("data-xref", "1")
 
 
-def number_figures(book: Book) -> None:
+def number_figures(book: Book, report: Report | None = None) -> None:
     """Number the figures and tables of each chapter that have an id or a caption ("Figure 3.1").
 
     The label goes on the element as ``data-label``; builders print it before the caption.
@@ -121,7 +122,7 @@ def chapter_label(chapter: Chapter) -> str:
     return chapter.title
 
 
-def resolve_xrefs(book: Book) -> None:
+def resolve_xrefs(book: Book, report: Report | None = None) -> None:
     """Fill the cross-references flagged by ``mark_xrefs`` with what the model knows."""
     known = targets(book)
     chapters = {c.id: c for c in book.chapters}

@@ -10,6 +10,7 @@ from lxml import etree
 
 from bookmaker.config import ROLES
 from bookmaker.index import DEFAULT_INDEX, IndexStyle, PageLabels, PlaceLabels, has_entries, render_index
+from bookmaker.labels import ROLE_LABELS, Labels
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.xrefs import MISSING
 
@@ -17,21 +18,41 @@ _WS_RE = re.compile(r"[ \t\r\n]+")
 #: The word before a page number, dropped when an ebook has no print pages to point to.
 _PAGE_WORD_RE = re.compile(r"\b(?:pages?|pp?\.)\s*$", re.I)
 
-ROLE_LABELS = {
-    "author": "",
-    "editor": "Edited by",
-    "translator": "Translated by",
-    "illustrator": "Illustrated by",
-    "foreword": "Foreword by",
-    "introduction": "Introduction by",
-    "afterword": "Afterword by",
-    "annotator": "Annotated by",
-    "photographer": "Photographs by",
-    "narrator": "Read by",
-    "compiler": "Compiled by",
-    "contributor": "With",
-}
 assert set(ROLE_LABELS) == set(ROLES)
+
+
+def part_label(chapter: Chapter, labels: Labels) -> tuple[str, str | None]:
+    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer"),
+    "The Programmer" -> ("Part I", "The Programmer"); the label is in the book's language."""
+    found = labels.match_prefix("part", chapter.title)
+    if found:
+        return found
+    return labels("part", number=roman(chapter.number)), chapter.title
+
+
+def chapter_label(chapter: Chapter, labels: Labels) -> str | None:
+    """The label above an opener's title: "Chapter 3", "Kapitel 3", "Part II" (None when the
+    title already carries its part label, as in "Part One: The Programmer", or there is no number)."""
+    if chapter.kind == "chapter" and chapter.number:
+        return labels("chapter", number=chapter.number)
+    if chapter.kind == "part" and chapter.number and not labels.match_prefix("part", chapter.title):
+        return labels("part", number=roman(chapter.number))
+    return None
+
+
+def toc_label(chapter: Chapter, labels: Labels) -> str:
+    """A chapter's entry in the nav and the NCX: 'Part I: Title', '1. Title' or 'Title'."""
+    if chapter.kind == "part":
+        label, title = part_label(chapter, labels)
+        return labels("toc_part", label=label, title=title) if title else label
+    if chapter.kind == "chapter" and chapter.number:
+        return labels("toc_chapter", number=chapter.number, title=chapter.title)
+    return chapter.title
+
+
+def role_labels(labels: Labels) -> dict[str, str]:
+    """Each role's words without the name ("Edited by"), for theme templates that print them apart."""
+    return {role: " ".join(part for part in labels.role_line(role, "") if part) for role in ROLE_LABELS}
 
 
 def roman(number: int | None) -> str:
@@ -80,15 +101,14 @@ class Builder:
 
     def page_label(self, target: str) -> str | None:
         """The printed folio of an id when this run laid the print edition out, else None."""
-        page_map = self.book.page_map
-        return page_map.get(target) if page_map else None
+        layout = self.book.print_layout
+        return layout.page_map.get(target) if layout else None
 
     def index_labels(self) -> PageLabels | PlaceLabels:
         """How index locators are labelled: print folios of this run, else where the marker is."""
-        from bookmaker.pagination import page_sequence
-
-        if self.book.page_map:
-            return PageLabels(self.book.page_map.get, page_sequence(self.book.page_map, self.book.print_pages))
+        layout = self.book.print_layout
+        if layout is not None:
+            return PageLabels(layout.page_map.get, list(layout.folios))
         return PlaceLabels(self.book)
 
     def index_markup(self, chapter: Chapter) -> etree._Element | None:
