@@ -433,6 +433,14 @@ class PageLabels:
         return self.folios[a].isdigit() == self.folios[b].isdigit()
 
 
+class PlaceholderLabels:
+    """Locators of a first layout, before any page is known: one two-digit stand-in per locator
+    (about as wide as the real numbers, so that the index takes about as many pages)."""
+
+    def shown(self, locators: list[Locator]) -> list[Shown]:
+        return [Shown("00", loc.start, principal=loc.principal) for loc in locators]
+
+
 class PlaceLabels:
     """Locators of an ebook built without its print edition: the chapter each marker is in.
 
@@ -502,7 +510,7 @@ class IndexStyle:
     group_names: dict[str, str] = field(default_factory=lambda: {"": "Numbers and symbols", OTHER: "Other scripts"})
 
 
-def render_index(index: Index, labels: PageLabels | PlaceLabels, style: IndexStyle, language: str) -> etree._Element:
+def render_index(index: Index, labels: PageLabels | PlaceLabels | PlaceholderLabels, style: IndexStyle, language: str) -> etree._Element:
     """The entries of ``index`` as nested lists in letter groups (EPUB Indexes 1.0 markup when ``style.epub``)."""
 
     def typed(el: etree._Element, kind: str) -> etree._Element:
@@ -592,6 +600,17 @@ def _set_label(a: etree._Element, text: str, principal: bool) -> None:
         b.text = text
     else:
         a.text = text
+
+
+def page_targets(book: Book) -> set[str]:
+    """The ids whose printed page some generated text needs: index markers and ``{page}`` targets."""
+    placed = {chapter.index or DEFAULT_INDEX for chapter in book.chapters if chapter.kind == "index"}
+    ids = {m.id for name, index in book.indexes.items() if name in placed for m in index.markers}
+    for chapter in book.chapters:
+        for tree in [chapter.body] + [n.body for n in chapter.notes]:
+            ids.update(span.get("data-target") for span in tree.iter("span")
+                       if span.get("class") == "xref-page" and span.get("data-target"))
+    return ids
 
 
 def has_entries(index: Index | None) -> bool:
