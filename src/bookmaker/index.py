@@ -299,7 +299,7 @@ def _check_xrefs(index: Index, extra: list) -> None:  # type: ignore[type-arg]
         for target in (marker.see, marker.see_also):
             if target:
                 origins.setdefault(target, (marker.source, marker.line))
-    for _index, _path, _sort, see, see_also, file, line in extra:
+    for _path, _sort, see, see_also, file, line in extra:
         for target in see + see_also:
             origins.setdefault(target, (file, line))
     for target, (source, line) in origins.items():

@@ -281,7 +281,8 @@ class EpubBuilder(Builder):
 
         first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
         landmarks.append(("bodymatter", self.file_name(first_body.id), self.labels("start_of_content")))
-        for chapter in chapters:
+        # The main (subject) index is the index landmark when the book has several.
+        for chapter in sorted(chapters, key=lambda c: c.kind == "index" and c.index is not None):
             if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
                 landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
         nav.content = self.nav_content(landmarks, nav_breaks)
