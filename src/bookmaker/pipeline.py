@@ -27,6 +27,8 @@ from bookmaker.transforms import (
 )
 
 FORMATS = ("pdf", "epub")
+#: Every value ``--format`` accepts: the defaults, the cover wrap and the store editions (issue 13).
+ALL_FORMATS = FORMATS + ("cover", "kepub", "kindle-epub")
 
 
 @dataclass
@@ -63,10 +65,18 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
     return book
 
 
-def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) -> BuildResult:
-    """Read the manuscript once and write every requested format into ``outdir``."""
+def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None = None, printer: str | None = None) -> BuildResult:
+    """Read the manuscript once and write every requested format into ``outdir``.
+
+    ``formats`` None means the defaults: pdf and epub, and the cover when ``pdf.printer`` is set.
+    ``printer`` overrides ``pdf.printer`` (``bookmaker package --for``).
+    """
     start = time.monotonic()
     book = read_book(manuscript)
+    if printer is not None:
+        book.config.pdf.printer = printer
+    if formats is None:
+        formats = FORMATS + (("cover",) if book.config.pdf.printer not in (None, "none") else ())
     prepare_outdir(outdir)
     result = BuildResult()
 
@@ -82,11 +92,33 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 
+    from bookmaker import press
+
+    print_shop = press.book_printer(book)
+    if "pdf" in formats and print_shop is not None:
+        result.pages = press.pad_to_even(result.outputs["pdf"])
+    if "cover" in formats:
+        pages = result.pages or press.interior_pages(book)
+        result.outputs["cover"], result.outputs["cover-image"] = press.build_cover(book, outdir, pages)
+    if "pdf" in formats and print_shop is not None:
+        logger.info("Checking the files against %s's rules", print_shop.label)
+        press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, outdir)
+
     if "epub" in formats:
         from bookmaker.builders.epub import EpubBuilder
 
         logger.info("Packaging the ebook")
         result.outputs["epub"] = EpubBuilder(book).build(outdir)
+    if "kepub" in formats:
+        from bookmaker.builders.stores import KepubBuilder
+
+        logger.info("Packaging the Kobo edition")
+        result.outputs["kepub"] = KepubBuilder(book).build(outdir)
+    if "kindle-epub" in formats:
+        from bookmaker.builders.stores import KindleEpubBuilder
+
+        logger.info("Packaging the Kindle edition")
+        result.outputs["kindle-epub"] = KindleEpubBuilder(book).build(outdir)
 
     result.seconds = time.monotonic() - start
     return result
