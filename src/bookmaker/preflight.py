@@ -180,44 +180,114 @@ def _marks(page: Any) -> Iterator[Mark]:
 
 #: Note numbers (calls and the markers before the notes) are set small on purpose; the 7 pt rule is for running text.
 _NOTE_NUMBER_RE = re.compile(r"^[0-9*\u2020\u2021\u00a7]{1,3}\.?$")
-_REF_RE = re.compile(r"(\d+) 0 R")
 _ALPHA_RE = re.compile(r"/(ca|CA)\s+([0-9.]+)")
 _BLEND_RE = re.compile(r"/BM\s*/(\w+)")
 
 
+def _value_after(source: str, key: str) -> str | None:
+    """The value of ``/key`` at the top level of the PDF dictionary ``source``: ``N 0 R``, or a whole ``<<...>>``."""
+    depth, i = 0, 0
+    token = f"/{key}"
+    while i < len(source):
+        if source.startswith("<<", i):
+            depth += 1
+            i += 2
+            continue
+        if source.startswith(">>", i):
+            depth -= 1
+            i += 2
+            continue
+        if depth == 1 and source.startswith(token, i) and not re.match(r"[^\s/<\[(]", source[i + len(token):i + len(token) + 1] or " "):
+            rest = source[i + len(token):].lstrip()
+            ref = re.match(r"\d+ 0 R", rest)
+            if ref:
+                return ref.group(0)
+            if rest.startswith("<<"):
+                level, j = 0, 0
+                while j < len(rest):
+                    if rest.startswith("<<", j):
+                        level, j = level + 1, j + 2
+                    elif rest.startswith(">>", j):
+                        level, j = level - 1, j + 2
+                        if level == 0:
+                            return rest[:j]
+                    else:
+                        j += 1
+            return None
+        i += 1
+    return None
+
+
 class _Transparency:
-    """Which objects, through their resources, use live transparency (alpha < 1, soft masks, blend modes)."""
+    """Whether a page draws with live transparency: an ExtGState with alpha < 1, a soft mask or a blend mode
+    that its content (or a form it draws) selects with ``gs``, or an image with a soft mask it draws with ``Do``.
+
+    Resources are shared between pages (WeasyPrint writes one dictionary), so only what a page's own
+    content streams use counts for that page.
+    """
 
     def __init__(self, doc: Any) -> None:
         self.doc = doc
         self.memo: dict[int, bool] = {}
 
-    def own(self, xref: int) -> bool:
-        text = self.doc.xref_object(xref, compressed=True)
+    def _dict_text(self, xref: int, key: str) -> str | None:
+        """A dictionary-valued key of ``xref`` as PDF source (following one indirect reference)."""
+        kind, value = self.doc.xref_get_key(xref, key)
+        if kind == "xref":
+            return self.doc.xref_object(int(value.split()[0]), compressed=True)
+        return value if kind == "dict" else None
+
+    def _entry(self, resources: str | None, category: str, name: str) -> int | str | None:
+        """The object ``/name`` of ``/category`` in a Resources dictionary: its xref, or its inline source."""
+        if not resources:
+            return None
+        body = _value_after(resources, category)
+        if body is None:
+            return None
+        if body.endswith(" R"):
+            body = self.doc.xref_object(int(body.split()[0]), compressed=True)
+        value = _value_after(body, name)
+        if value is None:
+            return None
+        return int(value.split()[0]) if value.endswith(" R") else value
+
+    @staticmethod
+    def _transparent_state(text: str) -> bool:
         if any(float(v) < 0.999 for _, v in _ALPHA_RE.findall(text)):
             return True
         if "/SMask" in text and not re.search(r"/SMask\s*/None", text):
             return True
         return any(mode not in ("Normal", "Compatible") for mode in _BLEND_RE.findall(text))
 
-    def uses(self, xref: int) -> bool:
+    def stream(self, content: bytes, resources: str | None, depth: int = 0) -> bool:
+        text = content.decode("latin-1")
+        for name in set(re.findall(r"/([^\s/\[\]()<>{}%]+)\s+gs\b", text)):
+            entry = self._entry(resources, "ExtGState", name)
+            source = self.doc.xref_object(entry, compressed=True) if isinstance(entry, int) else entry
+            if source and self._transparent_state(source):
+                return True
+        for name in set(re.findall(r"/([^\s/\[\]()<>{}%]+)\s+Do\b", text)):
+            entry = self._entry(resources, "XObject", name)
+            if isinstance(entry, int) and depth < 12 and self.xobject(entry, resources, depth):
+                return True
+        return False
+
+    def xobject(self, xref: int, inherited: str | None, depth: int) -> bool:
         if xref in self.memo:
             return self.memo[xref]
         self.memo[xref] = False  # cycles end here
-        text = self.doc.xref_object(xref, compressed=True)
-        text = re.sub(r"/Parent\s+\d+ 0 R", "", text)
-        result = self.own(xref) or any(self.uses(int(ref)) for ref in _REF_RE.findall(text)
-                                       if 0 < int(ref) < self.doc.xref_length())
+        source = self.doc.xref_object(xref, compressed=True)
+        if "/Image" in source:
+            result = "/SMask" in source and not re.search(r"/SMask\s*/None", source)
+        else:
+            own = self._dict_text(xref, "Resources") or inherited
+            result = self.stream(self.doc.xref_stream(xref) or b"", own, depth + 1)
         self.memo[xref] = result
         return result
 
     def page(self, page: Any) -> bool:
-        kind, value = self.doc.xref_get_key(page.xref, "Resources")
-        if kind == "xref":
-            return self.uses(int(value.split()[0]))
-        if kind == "dict":
-            return any(self.uses(int(ref)) for ref in _REF_RE.findall(value)) or bool(_ALPHA_RE.search(value))
-        return False
+        resources = self._dict_text(page.xref, "Resources")
+        return self.stream(page.read_contents(), resources)
 
 
 def _pdfx(doc: Any) -> tuple[str | None, bool]:
@@ -374,8 +444,9 @@ def check_cover(report: PreflightReport, printer: Printer, expected: CoverGeomet
     if abs(trim_spine - expected.spine) > SIZE_TOLERANCE:
         report.found(check, f"the spine is {trim_spine:.3f} in; {printer.label} computes {expected.spine:.3f} in", name, 1)
 
-    fold_left = trim.x0 + expected.spine_left * INCH
-    fold_right = trim.x0 + expected.spine_right * INCH
+    # The folds of this file: the back and front panels are each as wide as the interior's trim.
+    fold_left = trim.x0 + expected.trim_width * INCH
+    fold_right = trim.x1 - expected.trim_width * INCH
     barcode_w, barcode_h = expected.barcode
     bx1 = fold_left - expected.barcode_offset * INCH
     by1 = trim.y1 - expected.barcode_offset * INCH

@@ -288,7 +288,7 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         isbn = config.isbns.get("paperback") or config.isbn
         if isbn:
             parts.append(f'<div class="imprint" style="left:{margin:.4f}in; top:{(barcode_top + barcode_h - 0.3) * 72:.2f}pt; '
-                         f'letter-spacing:0.06em;">ISBN {escape(_hyphenless(isbn))}</div>')
+                         f'letter-spacing:0.06em;">ISBN {escape(isbn)}</div>')
         return "".join(parts)
 
     def render_html(self) -> str:
@@ -318,12 +318,6 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         return CoverResult(target, self.geometry, self.printer, self.pages)
 
 
-def _hyphenless(isbn: str) -> str:
-    if len(isbn) == 13:
-        return f"{isbn[:3]}-{isbn[3]}-{isbn[4:8]}-{isbn[8:12]}-{isbn[12]}"
-    return isbn
-
-
 def ebook_cover(config: BookConfig) -> bytes:
     """The stores' ebook cover: 1600 x 2560 px JPEG in sRGB (the author's image fitted, or the generated cover)."""
     if not config.cover:
@@ -338,10 +332,19 @@ def ebook_cover(config: BookConfig) -> bytes:
                 image = ImageCms.profileToProfile(image.convert("RGB") if image.mode not in ("RGB", "CMYK") else image,
                                                   src_profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
             image = ImageOps.fit(image.convert("RGB"), EBOOK_COVER_SIZE, Image.Resampling.LANCZOS)
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    srgb = srgb_profile()
     out = io.BytesIO()
     image.convert("RGB").save(out, "JPEG", quality=90, optimize=True, progressive=False, dpi=(300, 300), icc_profile=srgb)
     return out.getvalue()
+
+
+def srgb_profile() -> bytes:
+    """LittleCMS's sRGB profile with its creation date and profile id zeroed, so that the JPEG is reproducible
+    (ICC.1:2022 7.2.1: the date is informative; an all-zero profile id means "not computed")."""
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data[24:36] = bytes(12)
+    data[84:100] = bytes(16)
+    return bytes(data)
 
 
 def write_ebook_cover(book: Book, outdir: Path) -> Path:
