@@ -11,7 +11,7 @@ BLOCK_TAGS = frozenset(
 )
 
 
-def anchor_blocks(book: Book) -> None:
+def anchor_blocks(book: Book, report: Report | None = None) -> None:
     """Set ``id="{chapter id}-b{n}"`` on every block without an id (n counts blocks in document order).
 
     The PDF reports the page of every id it lays out (``Book.page_map``); the EPUB builder

@@ -87,6 +87,10 @@ class Chapter:
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).
     body_line: int = 1
+    #: Ids the author wrote in the file (and the chapter's own id, if the author chose it).
+    author_ids: frozenset[str] = frozenset()
+    #: Ids made up while reading (the chapter's id from its path, notes, headings without an id).
+    made_ids: frozenset[str] = frozenset()
 
     @property
     def matter(self) -> str:

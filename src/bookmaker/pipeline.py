@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bookmaker.anchors import anchor_blocks
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
-from bookmaker.errors import ManuscriptError
-from bookmaker.limits import check_chapter_size
+from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
+from bookmaker.limits import budget, check_chapter_size
 from bookmaker.log import logger
-from bookmaker.model import Book
-from bookmaker.output import prepare_outdir
-from bookmaker.reader import find_sources, read_chapter, read_source
+from bookmaker.model import Book, Chapter
+from bookmaker.output import Staging, prepare_outdir
+from bookmaker.passes import run_passes
+from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
-from bookmaker.transforms import (
-    build_toc,
-    chapter_id_for,
-    check_ids,
-    collect_images,
-    derive_identifier,
-    number_chapters,
-    resolve_links,
-)
+from bookmaker.transforms import chapter_id_for
 
 FORMATS = ("pdf", "epub")
 #: Every value ``--format`` accepts: the defaults, the cover wrap and the store editions (issue 13).
@@ -40,52 +34,105 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
-    """Load config and chapters, then run the book-wide transforms: the model both builders get."""
+def read_book(manuscript: Path, config: BookConfig | None = None, report: Report | None = None) -> Book:
+    """Load config and chapters, then run the book-wide passes: the model every builder gets.
+
+    Every problem is collected; without a ``report`` of the caller's they are raised at the
+    end (all of them), with one the caller gets the Book as far as it could be read.
+    """
     config = config or load_config(manuscript)
+    problems = report if report is not None else Report()
+    with budget(config.limits, config.path):
+        book = Book(config=config, chapters=read_chapters(config, problems), identifier="", build_date=build_datetime())
+        run_passes(book, problems)
+    if report is None:
+        problems.raise_errors()
+    return book
+
+
+def read_chapters(config: BookConfig, report: Report) -> list[Chapter]:
+    """Every manuscript file as a Chapter, in reading order; a file that cannot be read is reported."""
     sources = find_sources(config)
     if not sources:
-        raise ManuscriptError("no .md files found: the manuscript is empty", config.root)
-    for path in sources:
-        require_inside(path, config.root, "chapter", path, None)
-        check_chapter_size(path, config.limits.max_chapter_bytes)
+        report.add(ManuscriptError("no .md files found: the manuscript is empty", config.root, code="BM200"))
+        return []
     taken: set[str] = set()
     chapters = []
     for done, path in enumerate(sources, 1):
         # 'progress' feeds the progress line on a terminal (bookmaker.terminal); DEBUG keeps -v quiet.
         logger.debug("Reading %s", path.name, extra={"progress": (done, len(sources))})
-        chapters.append(read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)))
-    book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
-    book.identifier = derive_identifier(book)
-    number_chapters(book)
-    build_toc(book)
-    anchor_blocks(book)
-    resolve_links(book, check_ids(book))
-    collect_images(book)
-    return book
+        try:
+            require_inside(path, config.root, "chapter", path, None)
+            check_chapter_size(path, config.limits.max_chapter_bytes)
+            chapters.append(read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)))
+        except ConfigError as exc:
+            exc.code = exc.code or "BM103"
+            report.add(exc)
+        except ManuscriptError as exc:
+            exc.code = exc.code or "BM200"
+            report.add(exc)
+    with report.collecting():
+        chapters = settle_ids(chapters, config, taken)
+    return chapters
 
 
-def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None = None, printer: str | None = None) -> BuildResult:
-    """Read the manuscript once and write every requested format into ``outdir``.
+def build(
+    manuscript: Path,
+    outdir: Path,
+    formats: tuple[str, ...] | None = FORMATS,
+    before_commit: Callable[[], None] | None = None,
+    printer: str | None = None,
+) -> BuildResult:
+    """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
 
-    ``formats`` None means the defaults: pdf and epub, and the cover when ``pdf.printer`` is set.
+    ``before_commit`` runs after every output is written and before any replaces an old one
+    (``--strict`` fails there): a failed build leaves the previous outputs as they were.
+    ``formats`` None means the defaults: pdf and epub, and the cover when ``pdf.printer`` is set;
     ``printer`` overrides ``pdf.printer`` (``bookmaker package --for``).
     """
     start = time.monotonic()
-    book = read_book(manuscript)
+    config = load_config(manuscript)
     if printer is not None:
-        book.config.pdf.printer = printer
+        config.pdf.printer = printer
     if formats is None:
-        formats = FORMATS + (("cover",) if book.config.pdf.printer not in (None, "none") else ())
-    prepare_outdir(outdir)
+        formats = FORMATS + (("cover",) if config.pdf.printer not in (None, "none") else ())
     result = BuildResult()
+    staging: Staging | None = None
+    try:
+        # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
+        with budget(config.limits, config.path):
+            book = read_book(manuscript, config)
+            prepare_outdir(outdir)
+            staging = Staging(outdir)
+            try:
+                _write_outputs(book, staging.dir, formats, result)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRORS:
+                    raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
+                raise
+        if before_commit is not None:
+            before_commit()
+        assert staging is not None
+        committed = staging.commit([path.name for path in result.outputs.values()])
+        result.outputs = dict(zip(result.outputs, committed))
+    finally:
+        if staging is not None:
+            staging.close()
+    result.seconds = time.monotonic() - start
+    return result
 
+
+#: Write failures the machine causes (a full disk, a quota, a file size limit, a read-only disk).
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult) -> None:
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book).build_pdf(outdir)
+        pdf = PdfBuilder(book).build_pdf(folder)
         book.page_map = pdf.page_map
         book.page_starts = pdf.page_starts
         book.print_pages = pdf.page_labels
@@ -99,26 +146,24 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None = None
         result.pages = press.pad_to_even(result.outputs["pdf"])
     if "cover" in formats:
         pages = result.pages or press.interior_pages(book)
-        result.outputs["cover"], result.outputs["cover-image"] = press.build_cover(book, outdir, pages)
+        result.outputs["cover"], result.outputs["cover-image"] = press.build_cover(book, folder, pages)
     if "pdf" in formats and print_shop is not None:
         logger.info("Checking the files against %s's rules", print_shop.label)
-        press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, outdir)
+        reports = press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, folder)
+        result.outputs["preflight"], result.outputs["preflight-json"] = reports
 
     if "epub" in formats:
         from bookmaker.builders.epub import EpubBuilder
 
         logger.info("Packaging the ebook")
-        result.outputs["epub"] = EpubBuilder(book).build(outdir)
+        result.outputs["epub"] = EpubBuilder(book).build(folder)
     if "kepub" in formats:
         from bookmaker.builders.stores import KepubBuilder
 
         logger.info("Packaging the Kobo edition")
-        result.outputs["kepub"] = KepubBuilder(book).build(outdir)
+        result.outputs["kepub"] = KepubBuilder(book).build(folder)
     if "kindle-epub" in formats:
         from bookmaker.builders.stores import KindleEpubBuilder
 
         logger.info("Packaging the Kindle edition")
-        result.outputs["kindle-epub"] = KindleEpubBuilder(book).build(outdir)
-
-    result.seconds = time.monotonic() - start
-    return result
+        result.outputs["kindle-epub"] = KindleEpubBuilder(book).build(folder)

@@ -59,16 +59,17 @@ def build_cover(book: Book, outdir: Path, pages: int, printer: str | None = None
     return cover.path, write_ebook_cover(book, outdir)
 
 
-def run_preflight(book: Book, interior: Path, cover: Path | None, printer: Printer, outdir: Path | None) -> list:  # type: ignore[type-arg]
-    """The printer's rules on the written files; each finding is logged as a warning, the report written to ``outdir``."""
+def run_preflight(book: Book, interior: Path, cover: Path | None, printer: Printer, outdir: Path) -> tuple[Path, Path]:
+    """The printer's rules on the written files; each finding is logged as a warning (``--strict`` fails on it).
+
+    Returns the report's text and JSON files, written to ``outdir``.
+    """
     from bookmaker.preflight import preflight
 
     report = preflight(printer, book.config.pdf.paper, interior, cover)
-    if outdir is not None:
-        report.write(outdir, book.slug)
     for found in report.findings:
         warn(f"page {found.page}: {found.message}" if found.page else found.message, found.file, code=found.code)
-    return report.findings
+    return report.write(outdir, book.slug)
 
 
 __all__ = ["DEFAULT_PRINTER", "book_printer", "build_cover", "interior_pages", "pad_to_even", "run_preflight"]
