@@ -140,7 +140,7 @@ def test_opf_manifest_and_spine(generated) -> None:  # type: ignore[no-untyped-d
     props = {i.get("href"): (i.get("properties"), i.get("media-type")) for i in epub.opf.xpath("//opf:item", namespaces=NS)}
     assert props["cover.jpg"] == ("cover-image", "image/jpeg")
     assert props["nav.xhtml"][0] == "nav"
-    assert props["fonts/NotoSerifSC-Regular-GB2312-subset.otf"] == (None, "font/otf")
+    assert props["fonts/NotoSerifSC-Regular-subset.otf"] == (None, "font/otf")
     spine = epub.spine_hrefs()
     chapters = [f"text/{c.id}.xhtml" for c in book.chapters]
     assert spine[:4] == ["pages/cover.xhtml", "pages/titlepage.xhtml", "pages/copyright.xhtml", chapters[0]]
@@ -337,7 +337,7 @@ def test_epub_only_build_author_cover_image_without_alt_and_body_face(tmp_path: 
     assert fonts == [
         "EPUB/fonts/EBGaramond-Bold-subset.ttf", "EPUB/fonts/EBGaramond-BoldItalic-subset.ttf",
         "EPUB/fonts/EBGaramond-Italic-subset.otf", "EPUB/fonts/EBGaramond-Regular-subset.otf",
-        "EPUB/fonts/NotoSerifSC-Regular-GB2312-subset.otf",
+        "EPUB/fonts/NotoSerifSC-Regular-subset.otf",
     ]
     assert 'body { font-family: "bookmaker Serif", "bookmaker CJK", serif; }' in epub.zip.read("EPUB/css/fonts.css").decode()
     assert epubcheck_messages(path) == []
@@ -365,7 +365,7 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     from fontTools.ttLib import TTFont
 
     epub = generated[3]
-    data = epub.zip.read("EPUB/fonts/NotoSerifSC-Regular-GB2312-subset.otf")
+    data = epub.zip.read("EPUB/fonts/NotoSerifSC-Regular-subset.otf")
     text = "".join(
         "".join(epub.xml(n).itertext()) for n in epub.zip.namelist() if n.endswith(".xhtml")
     )
@@ -377,7 +377,7 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     runs = chapter.xpath('//x:span[@class="cjk"]', namespaces=NS)
     assert runs and all(r.get("lang") == "zh" and all(is_cjk(ch) for ch in r.text) for r in runs)
     css = epub.zip.read("EPUB/css/fonts.css").decode()
-    assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-GB2312-subset.otf"); }' in css
+    assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-subset.otf"); }' in css
     assert 'body { font-family: serif, "bookmaker CJK"; }' in css
     head = epub.xml("EPUB/pages/titlepage.xhtml").xpath("//x:link/@href", namespaces=NS)
     assert head == ["../css/fonts.css", "../css/epub.css"]

@@ -59,9 +59,6 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
 #: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
-#: Chapters set before the printed contents (Chicago 1.4); everything else follows it.
-BEFORE_TOC = ("dedication", "epigraph")
-
 #: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
 LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
 
@@ -229,10 +226,6 @@ class EpubBuilder(Builder):
         return pagebreak_xml(labels)
 
     # -- package ------------------------------------------------------------------
-    def ordered_chapters(self) -> list[Chapter]:
-        """Chapters in spine order: the printed contents come after dedication and epigraph (Chicago 1.4)."""
-        early = [c for c in self.book.chapters if c.kind in BEFORE_TOC]
-        return early + [c for c in self.book.chapters if c.kind not in BEFORE_TOC]
 
     def reading_slots(self) -> list[str]:
         """Ids that the print layout may report, in the ebook's reading order.
@@ -241,8 +234,9 @@ class EpubBuilder(Builder):
         chapters, and of every element of their bodies (``anchors.anchor_blocks``).
         """
         slots = ["half-title", "title-page", "copyright-page"]
-        for chapter in self.ordered_chapters():
-            if chapter.kind not in BEFORE_TOC and "contents" not in slots:
+        opening = self.book.opening
+        for chapter in self.book.chapters:
+            if chapter not in opening and "contents" not in slots:
                 slots.append("contents")
             slots.append(chapter.id)
             slots += [el.get("id") for el in chapter.body.iter()
@@ -267,8 +261,9 @@ class EpubBuilder(Builder):
         cover_doc = self._cover(eb)
         documents = [cover_doc] + self._front_docs()
         landmarks = [("cover", cover_doc.name, "Cover"), ("toc", "nav.xhtml#toc", "Contents")]
-        chapters = self.ordered_chapters()
-        early = [c for c in chapters if c.kind in BEFORE_TOC]
+        # One reading order (Book.chapters) for the spine, the nav and the NCX, as in print.
+        chapters = book.chapters
+        early = book.opening
         documents += [self.chapter_doc(c) for c in early]
         nav = Document("nav", "nav.xhtml", "Contents", "", "frontmatter", "nav")
         nav_breaks = self.breaks_at(["contents"], nav.name)
@@ -283,7 +278,8 @@ class EpubBuilder(Builder):
         nav.content = self.nav_content(landmarks, nav_breaks)
 
         text = config.title + (config.subtitle or "") + "".join(d.title + d.content for d in documents)
-        fonts = epub_fonts(text, config.epub.embed_fonts)
+        code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
+        fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
         self.fonts_embedded = bool(fonts)
         if fonts:

@@ -20,6 +20,8 @@ from lxml import etree, html
 from bookmaker import __version__, weasyfix
 from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
 from bookmaker.cjk import is_cjk, wrap_runs
+from bookmaker.code import wrap_code
+from bookmaker.fonts import theme_fonts_only, warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
@@ -240,7 +242,8 @@ class PdfBuilder(Builder):
                                 "title": "Notes", "children": []})
                 notes_done = True
             top = entry(item.chapter)
-            top["children"] = [entry(child.chapter) for child in item.children]
+            top["children"] = [entry(child.chapter) for child in item.children
+                               if child.chapter.kind not in ("dedication", "epigraph")]
             entries.append(top)
         if has_notes and not notes_done:
             entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
@@ -255,6 +258,7 @@ class PdfBuilder(Builder):
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
         book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
+        opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
             if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
@@ -281,7 +285,8 @@ class PdfBuilder(Builder):
                 title=title,
                 bookmark=bookmark,
             )
-            (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
+            # The reading order is the author's; only the display pages that open the book precede the contents.
+            (before_toc if chapter in opening else after_toc).append(rendered)
         if book_notes:
             after_toc.append(self._book_notes_section(book_notes))
         year = (config.date or book.build_date.date().isoformat())[:4]
@@ -302,6 +307,7 @@ class PdfBuilder(Builder):
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
+        wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
@@ -381,7 +387,8 @@ class PdfBuilder(Builder):
         config = self.book.config
         fetcher = ProjectFetcher(self._fetcher_roots(), config.network.allow)
         # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
-        fonts = FontConfiguration()
+        with theme_fonts_only():
+            fonts = FontConfiguration()
         # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
         profiles: dict[str, Any] = {}
         css = [
@@ -531,6 +538,7 @@ class PdfBuilder(Builder):
 
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
+        warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
         document = self.layout()
         self.check_images(document)
         target = self.output_path(outdir)
