@@ -12,7 +12,7 @@ from PIL import Image, ImageCms, ImageFont, ImageOps
 
 from bookmaker.builders import Builder
 from bookmaker.config import BookConfig
-from bookmaker.cover import ACCENT, BACKGROUND, INK, _face_for, font_path, generate_cover, wrap
+from bookmaker.cover import ACCENT, BACKGROUND, CJK_FACE, INK, LATIN_FACES, _face_for, font_path, generate_cover, wrap
 from bookmaker.geometry import Geometry
 from bookmaker.log import logger
 from bookmaker.model import Book
@@ -23,11 +23,11 @@ from bookmaker.resources import default_styles
 #: The stores' recommended ebook cover (Kindle, Kobo, Apple): 1600 x 2560 px, 1:1.6, sRGB JPEG.
 EBOOK_COVER_SIZE = (1600, 2560)
 
+#: The cover's faces: the typographic cover's own (bookmaker.cover), all bundled with the default theme.
 _FACES = {
-    "regular": ("EB Garamond", "EBGaramond-Regular.otf", "normal", "normal"),
-    "italic": ("EB Garamond", "EBGaramond-Italic.otf", "italic", "normal"),
-    "bold": ("EB Garamond", "EBGaramond-Bold.ttf", "normal", "bold"),
-    "cjk": ("Noto Serif SC", "NotoSerifSC-Regular-GB2312.otf", "normal", "normal"),
+    "regular": ("EB Garamond", LATIN_FACES["regular"], "normal", "normal"),
+    "italic": ("EB Garamond", LATIN_FACES["italic"], "italic", "normal"),
+    "cjk": ("Noto Serif SC", CJK_FACE, "normal", "normal"),
 }
 
 
@@ -306,12 +306,17 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
 
     def build_cover(self, outdir: Path) -> CoverResult:
         from weasyprint import HTML
+        from weasyprint.text.fonts import FontConfiguration
 
+        from bookmaker.fonts import theme_fonts_only
         from bookmaker.sandbox import ProjectFetcher
 
         config = self.book.config
         fetcher = ProjectFetcher([config.root, default_styles()], ())
-        document = HTML(string=self.render_html(), base_url=str(config.root) + "/", url_fetcher=fetcher).render()
+        # Only the bundled faces, as in the interior: the cover looks the same on every machine.
+        with theme_fonts_only():
+            fonts = FontConfiguration()
+        document = HTML(string=self.render_html(), base_url=str(config.root) + "/", url_fetcher=fetcher).render(font_config=fonts)
         target = self.output_path(outdir)
         with atomic_output(target) as tmp:
             document.write_pdf(str(tmp), pdf_identifier=True)
