@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree, html
+from markupsafe import Markup
 
 from bookmaker import __version__, weasyfix
 from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
 from bookmaker.cjk import is_cjk, wrap_runs
 from bookmaker.code import wrap_code
+from bookmaker.display import balance
 from bookmaker.fonts import theme_fonts_only, warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
@@ -143,7 +145,7 @@ class PdfBuilder(Builder):
         self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
-        self.env.globals.update(roman=roman)
+        self.env.globals.update(roman=roman, balance=self.balance)
         self.measure = HeadMeasure(default_styles() / "fonts")
         #: The geometry of the last layout (page count and gutter).
         self.used_geometry: Geometry | None = None
@@ -179,6 +181,10 @@ class PdfBuilder(Builder):
         return link
 
     # ---- HTML ----------------------------------------------------------------------------------
+
+    def balance(self, text: str | None, kind: str) -> Markup:
+        """Display ``text`` in balanced lines across the text block (bookmaker.display)."""
+        return balance(text, kind, self.geometry.text_width, default_styles() / "fonts")
 
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
