@@ -37,6 +37,8 @@ KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
 
 #: Kinds whose pages carry no visible title by default (their text is the point).
 UNTITLED_KINDS = ("dedication", "epigraph")
+#: Kinds printed before the contents page when they open the book (Chicago Manual of Style 1.4).
+OPENING_KINDS = ("dedication", "epigraph")
 
 
 @dataclass
@@ -89,12 +91,17 @@ class Chapter:
     body_line: int = 1
     #: Ids the author wrote in the file (and the chapter's own id, if the author chose it).
     author_ids: frozenset[str] = frozenset()
+    #: ``body`` for front-matter kinds placed after the body matter began (an epigraph before
+    #: a part); set by ``transforms.place_matter`` from the reading order.
+    placed_matter: str | None = None
     #: Ids made up while reading (the chapter's id from its path, notes, headings without an id).
     made_ids: frozenset[str] = frozenset()
 
     @property
     def matter(self) -> str:
         """``front``, ``body`` or ``back``."""
+        if self.placed_matter:
+            return self.placed_matter
         if self.kind in FRONT_KINDS:
             return "front"
         if self.kind in BODY_KINDS:
@@ -132,6 +139,20 @@ class Book:
     page_starts: dict[str, tuple[str, int]] | None = None
     #: The folio of every printed page, in order (blank pages included).
     print_pages: list[str] | None = None
+
+    @property
+    def opening(self) -> list[Chapter]:
+        """The chapters printed before the contents: the dedication and epigraph pages that open the book.
+
+        Everything else follows the contents in the reading order the author gave
+        (``contents``, else path order); every output uses this one order.
+        """
+        opening = []
+        for chapter in self.chapters:
+            if chapter.kind not in OPENING_KINDS:
+                break
+            opening.append(chapter)
+        return opening
 
     @property
     def slug(self) -> str:

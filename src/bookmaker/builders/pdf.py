@@ -19,12 +19,13 @@ from lxml import etree, html
 from markupsafe import Markup
 
 from bookmaker import __version__, weasyfix
-from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
+from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
 from bookmaker.cjk import is_cjk, wrap_runs
 from bookmaker.code import wrap_code
 from bookmaker.display import balance
 from bookmaker.fonts import theme_fonts_only, warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note
@@ -46,7 +47,6 @@ DROPCAP_MIN_CHARS = 180
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
-_PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
 
@@ -71,14 +71,6 @@ def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–—-")
     return f"{cut}\u2026"
-
-
-def part_label(chapter: Chapter) -> tuple[str, str | None]:
-    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer")."""
-    match = _PART_TITLE_RE.match(chapter.title)
-    if match:
-        return match.group(1), (match.group(2) or "").strip() or None
-    return f"Part {roman(chapter.number)}", chapter.title
 
 
 class HeadMeasure:
@@ -145,7 +137,8 @@ class PdfBuilder(Builder):
         self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
-        self.env.globals.update(roman=roman, balance=self.balance)
+        self.labels = labels_for(book.config)
+        self.env.globals.update(roman=roman, label=self.labels, balance=self.balance)
         self.measure = HeadMeasure(default_styles() / "fonts")
         #: The geometry of the last layout (page count and gutter).
         self.used_geometry: Geometry | None = None
@@ -196,8 +189,7 @@ class PdfBuilder(Builder):
         """The verso head: the authors (role author), else the book title, on one line."""
         config = self.book.config
         names = [c.name for c in config.creators]
-        text = " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
-        text = text or config.title
+        text = self.labels.join_names(names) or config.title
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
         # Small caps are narrower than capitals: measuring capitals errs on the safe side.
         return self.measure.fit(text, limit, 8.5, "EBGaramond-Regular.otf", tracking=0.08, upper=True)
@@ -218,10 +210,10 @@ class PdfBuilder(Builder):
     def chapter_labels(self, chapter: Chapter) -> tuple[str | None, str | None, str | None]:
         """(label above the title, title, bookmark label) of an opener."""
         if chapter.kind == "part":
-            label, title = part_label(chapter)
+            label, title = part_label(chapter, self.labels)
             return label, title, chapter.title
-        if chapter.kind == "chapter" and chapter.number:
-            return f"Chapter {chapter.number}", chapter.title, None
+        if chapter.kind == "chapter":
+            return chapter_label(chapter, self.labels), chapter.title, None
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -231,7 +223,7 @@ class PdfBuilder(Builder):
             label: str | None = None
             title: str | None = chapter.title
             if chapter.kind == "part":
-                label, title = part_label(chapter)
+                label, title = part_label(chapter, self.labels)
             elif chapter.kind == "chapter" and chapter.number:
                 label = str(chapter.number)
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
@@ -245,14 +237,15 @@ class PdfBuilder(Builder):
                 continue
             if has_notes and not notes_done and item.chapter.matter == "back":
                 entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                                "title": "Notes", "children": []})
+                                "title": self.labels("notes"), "children": []})
                 notes_done = True
             top = entry(item.chapter)
-            top["children"] = [entry(child.chapter) for child in item.children]
+            top["children"] = [entry(child.chapter) for child in item.children
+                               if child.chapter.kind not in ("dedication", "epigraph")]
             entries.append(top)
         if has_notes and not notes_done:
             entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                            "title": "Notes", "children": []})
+                            "title": self.labels("notes"), "children": []})
         return entries
 
     def render_html(self) -> str:
@@ -263,6 +256,7 @@ class PdfBuilder(Builder):
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
         book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
+        opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
             if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
@@ -272,7 +266,7 @@ class PdfBuilder(Builder):
             if config.notes == "book-endnotes" and endnotes:
                 heading = chapter.title
                 if chapter.kind == "chapter" and chapter.number:
-                    heading = f"{chapter.number}. {chapter.title}"
+                    heading = self.labels("toc_chapter", number=chapter.number, title=chapter.title)
                 book_notes.append((chapter, heading, endnotes))
                 endnotes = []
             label, title, bookmark = self.chapter_labels(chapter)
@@ -289,7 +283,8 @@ class PdfBuilder(Builder):
                 title=title,
                 bookmark=bookmark,
             )
-            (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
+            # The reading order is the author's; only the display pages that open the book precede the contents.
+            (before_toc if chapter in opening else after_toc).append(rendered)
         if book_notes:
             after_toc.append(self._book_notes_section(book_notes))
         year = (config.date or book.build_date.date().isoformat())[:4]
@@ -301,7 +296,7 @@ class PdfBuilder(Builder):
             version=__version__,
             created=book.build_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             year=year,
-            role_labels=ROLE_LABELS,
+            role_labels=role_labels(self.labels),
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
