@@ -44,6 +44,9 @@ BM704       warning   index see / see also that names no entry of its index
 BM705       warning   index entry in a script without an alphabet (Chinese …) and no ``sort=`` key
 BM706       warning   index markers for an index that no ``kind: index`` file prints
 BM707       warning   ``lists:`` in book.yaml names an unknown list
+BM800-816   warning   print-shop preflight (``check --printer``, builds with ``pdf.printer``): see ``preflight``
+BM817       warning   the Kindle EPUB is larger than Send to Kindle accepts
+BM818       warning   more keywords than the store takes (``package --for kdp``)
 BM900       error     any other problem that stops the build
 ==========  ========  ==============================================================
 
@@ -85,6 +88,7 @@ SEVERITY = {
     "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
     "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
     "BM705": WARNING, "BM706": WARNING, "BM707": WARNING,
+    **{f"BM{n}": WARNING for n in range(800, 819)},
     "BM900": ERROR,
 }  # fmt: skip
 
