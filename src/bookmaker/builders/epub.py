@@ -94,7 +94,7 @@ class EpubBuilder(Builder):
         self.env.globals.update(roman=roman, label=self.labels)
         #: Print folios to mark before each id, from this run's PDF layout.
         self.breaks: dict[str, list[str]] = {}
-        #: Pages that begin inside a block, marked at their first word (Book.page_starts).
+        #: Pages that begin inside a block, marked at their first word (PrintLayout.page_starts).
         self.starts: dict[str, tuple[str, int]] = {}
         self.folio_order: dict[str, int] = {}
         #: (folio, href from the package root) in reading order: the page list.
@@ -254,10 +254,12 @@ class EpubBuilder(Builder):
         eb = epub.EpubBook()
         self._metadata(eb)
         # Page breaks only from a layout made in this run: an EPUB-only build has none (never stale numbers).
-        self.breaks = (place_breaks(self.reading_slots(), book.page_map, book.page_starts or {}, book.print_pages)
-                       if book.page_map else {})
-        self.starts = (book.page_starts or {}) if book.page_map else {}
-        self.folio_order = {label: i for i, label in enumerate(page_sequence(book.page_map or {}, book.print_pages))}
+        layout = book.print_layout
+        self.breaks = (place_breaks(self.reading_slots(), layout.page_map, layout.page_starts, layout.folios)
+                       if layout else {})
+        self.starts = layout.page_starts if layout else {}
+        self.folio_order = ({label: i for i, label in enumerate(page_sequence(layout.page_map, layout.folios))}
+                            if layout else {})
         self.pages = []
 
         cover_doc = self._cover(eb)
