@@ -102,6 +102,8 @@ class EpubBuilder(Builder):
         self.stylesheets = ["css/epub.css"]
         #: Whether CJK runs are wrapped for the embedded CJK subset (set once the fonts are known).
         self.mark_cjk = False
+        #: Whether the package carries fonts (then Apple Books needs its display options).
+        self.fonts_embedded = False
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -285,6 +287,7 @@ class EpubBuilder(Builder):
         code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
         fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
+        self.fonts_embedded = bool(fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.
             self.stylesheets = ["css/fonts.css", "css/epub.css"]
@@ -316,8 +319,19 @@ class EpubBuilder(Builder):
                        "mtime": book.build_date, "raise_exceptions": True}
             raw = io.BytesIO()
             epub.write_epub(raw, eb, options)
-            tmp.write_bytes(repack(raw.getvalue(), book.build_date, config.language))
+            tmp.write_bytes(self.finish(repack(raw.getvalue(), book.build_date, config.language)))
         return target
+
+    def finish(self, data: bytes) -> bytes:
+        """The packaged EPUB before it is written: store editions (builders.stores) transform it here.
+
+        Apple Books uses embedded fonts only with its display-options file set to specified fonts.
+        """
+        if self.fonts_embedded:
+            from bookmaker.builders.stores import with_apple_options
+
+            return with_apple_options(data)
+        return data
 
     def _metadata(self, eb) -> None:  # type: ignore[no-untyped-def]
         from ebooklib import epub
