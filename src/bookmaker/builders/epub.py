@@ -30,6 +30,7 @@ from bookmaker.render import template_env
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XHTML_MEDIA = "application/xhtml+xml"
 #: The generated pages (cover, title, copyright) live apart from the chapters in text/, so that
 #: a chapter file called cover.md or copyright.md cannot overwrite them.
@@ -144,7 +145,8 @@ class EpubBuilder(Builder):
             root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
             raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
-        if self.mark_cjk and mark_cjk_runs(root, self.book.config.language):
+        changed = bool(self.mark_cjk and mark_cjk_runs(root, self.book.config.language))
+        if mirror_xml_lang(root) or changed:
             _keep_end_tags(root)
             data = etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
         return data
@@ -445,6 +447,18 @@ class EpubBuilder(Builder):
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
 
 
+def mirror_xml_lang(root: etree._Element) -> bool:
+    """Give every element with ``lang`` the same ``xml:lang`` (an XHTML document's language is
+    xml:lang; HTML5 wants both to agree when both are given); True if any element changed."""
+    changed = False
+    for el in root.iter():
+        lang = el.get("lang") if isinstance(el.tag, str) else None
+        if lang and el.get(XML_LANG) != lang:
+            el.set(XML_LANG, lang)
+            changed = True
+    return changed
+
+
 #: HTML elements that have no end tag; every other element is written with one.
 VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
@@ -502,5 +516,5 @@ def repack(data: bytes, when: datetime, language: str) -> bytes:
 
 def _patch_opf(content: bytes, language: str) -> bytes:
     root = etree.fromstring(content)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    root.set(XML_LANG, language)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)
