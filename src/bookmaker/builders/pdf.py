@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree, html
+from markupsafe import Markup
 
 from bookmaker import __version__, engine
 from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
@@ -23,8 +24,10 @@ from bookmaker.builders.pdfsections import BackMatter, SectionedLayout
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
+from bookmaker.display import balance
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.index import PageLabels, PlaceholderLabels, page_targets
 from bookmaker.labels import labels_for
 from bookmaker.layoutcache import LayoutCache
 from bookmaker.log import logger, warn
@@ -33,6 +36,7 @@ from bookmaker.model import Book, Chapter, Note, PrintLayout
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
+from bookmaker.xrefs import MISSING
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -40,6 +44,8 @@ MIN_DPI = 300
 DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
 #: A drop cap needs a paragraph long enough to wrap around it (three lines and more).
 DROPCAP_MIN_CHARS = 180
+#: The most extra layouts spent on settling the page numbers printed in the text.
+MAX_NUMBER_ROUNDS = 3
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
@@ -82,7 +88,7 @@ class PdfBuilder(Builder):
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.labels = labels_for(book.config)
-        self.env.globals.update(roman=roman, label=self.labels)
+        self.env.globals.update(roman=roman, label=self.labels, balance=self.balance)
         self.measure = HeadMeasure()
         heads = ThemeHeads(style_file(book.config, "print.css"))
         #: How the verso (author) and recto (chapter) heads are set, as the theme's CSS says.
@@ -93,6 +99,8 @@ class PdfBuilder(Builder):
         self.cache_hits = self.cache_misses = 0
         #: How many layouts the last build took.
         self.layouts = 0
+        #: The layout whose page numbers the text prints (index, cross-references); None at first.
+        self.numbers_from: PrintLayout | None = None
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -124,9 +132,14 @@ class PdfBuilder(Builder):
 
     # ---- HTML ----------------------------------------------------------------------------------
 
+    def balance(self, text: str | None, kind: str) -> Markup:
+        """Display ``text`` in balanced lines across the text block (bookmaker.display)."""
+        return balance(text, kind, self.geometry.text_width, default_styles() / "fonts")
+
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
-        text = " ".join((chapter.running_head or chapter.title).split())
+        # HTML white space only: a French title keeps its no-break space before "?".
+        text = " ".join(re.split(r"[ \t\r\n]+", (chapter.running_head or chapter.title).strip()))
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
         return self.measure.fit(text, limit, self.head_styles["right"])
 
@@ -464,6 +477,42 @@ class PdfBuilder(Builder):
         """
         return not self.geometry.standard
 
+    # ---- page numbers in the text (index locators, "see page 45") -------------------------
+
+    def page_label(self, target: str) -> str | None:
+        # The first layout prints a stand-in; later ones the folio the previous layout gave.
+        if self.numbers_from is None:
+            return "00"
+        return self.numbers_from.page_map.get(target, MISSING)
+
+    def index_labels(self) -> PageLabels | PlaceholderLabels:
+        if self.numbers_from is None:
+            return PlaceholderLabels()
+        return PageLabels(self.numbers_from.page_map.get, list(self.numbers_from.folios))
+
+    def settle_numbers(self, document):  # type: ignore[no-untyped-def]
+        """Lay out again with the page numbers of the last layout written in, until they stay put.
+
+        The literal numbers (never one target-counter per locator, engine-notes 4) can move
+        text themselves, so the ids they name are compared after each layout; two rounds
+        suffice in practice.  The index is laid out with the book, after the body, so it
+        cannot move the pages before it (except through the gutter, which the page count sets).
+        """
+        targets = page_targets(self.book)
+        if not targets:
+            return document
+        for rounds in range(1, MAX_NUMBER_ROUNDS + 1):
+            layout = self.print_layout(document)
+            pages = {t: layout.page_map.get(t) for t in targets}
+            if self.numbers_from is not None and pages == {t: self.numbers_from.page_map.get(t) for t in targets}:
+                logger.info("Page numbers of %d index markers and cross-references stable after %d layouts",
+                            len(targets), rounds)
+                return document
+            self.numbers_from = layout
+            document = self.layout()
+        logger.warning("page numbers in the text still moved after %d layouts; the last ones are printed", rounds + 1)
+        return document
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
@@ -482,7 +531,8 @@ class PdfBuilder(Builder):
                 logger.info("laying the book out as one document: %s", why)
             finally:
                 cache.close()
-        document = self.layout()
+        self.numbers_from = None
+        document = self.settle_numbers(self.layout())
         self.check_images(document)
         options = self.write_options()
         with atomic_output(target) as tmp:

@@ -14,6 +14,7 @@ from bookmaker import __version__, engine
 from bookmaker.assemble import Part, Placement, assemble
 from bookmaker.builders import roman
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.index import page_targets
 from bookmaker.layoutcache import LayoutCache, digest, file_digest, tree_digest
 from bookmaker.log import logger
 from bookmaker.model import PrintLayout
@@ -204,13 +205,32 @@ class SectionedLayout:
         if not self.cache.has_pdf(job.key):
             engine.lay_out_folios(job, wanted)
 
+    def settled(self, geometry: Geometry) -> Laid:
+        """Lay out, then again with the page numbers the text prints (index locators,
+        cross-references) written in from the last layout, until they stay put.  Only the
+        sections whose numbers changed are laid out again; the others come from the cache."""
+        from bookmaker.builders.pdf import MAX_NUMBER_ROUNDS
+
+        builder = self.builder
+        builder.numbers_from = None
+        laid = self.lay_out(geometry)
+        targets = page_targets(builder.book)
+        for _round in range(MAX_NUMBER_ROUNDS if targets else 0):
+            assert laid.layout is not None
+            pages = {t: laid.layout.page_map.get(t) for t in targets}
+            if builder.numbers_from is not None and pages == {t: builder.numbers_from.page_map.get(t) for t in targets}:
+                break
+            builder.numbers_from = laid.layout
+            laid = self.lay_out(geometry)
+        return laid
+
     def build(self, target: Path) -> PrintLayout:
         """Lay out until the gutter suits the page count, then merge into ``target``."""
         base = self.builder.geometry
         geometry = base.for_pages(self.builder.estimate_pages())
         tried: dict[float, Laid] = {}
         while True:
-            laid = self.lay_out(geometry)
+            laid = self.settled(geometry)
             tried[geometry.gutter] = laid
             assert laid.layout is not None
             pages = laid.layout.page_count
