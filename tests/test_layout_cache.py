@@ -4,6 +4,7 @@ whatever was edited, whatever the number of workers; and it equals one WeasyPrin
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pymupdf
@@ -17,9 +18,12 @@ from bookmaker.pipeline import read_book
 EPOCH = "1780000000"
 
 
-@pytest.fixture(autouse=True)
-def _epoch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+@pytest.fixture(scope="module", autouse=True)
+def _epoch() -> Iterator[None]:
+    # Module scope: the shared warm build must carry the same dates as every later one.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+        yield
 
 
 def build(manuscript: Path, out: Path, cache: Path | None, workers: int = 1) -> tuple[bytes, PdfBuilder]:
@@ -72,11 +76,11 @@ def delete_chapter(root: Path) -> None:
 
 
 def theme_change(root: Path) -> None:
-    styles = root / "styles"
-    styles.mkdir(exist_ok=True)
     from bookmaker.resources import default_styles
 
-    css = (default_styles() / "print.css").read_text(encoding="utf-8").replace("--body-size: 11pt;", "--body-size: 12pt;")
+    styles = root / "styles"
+    shutil.copytree(default_styles(), styles)  # a theme is the default one, copied and changed
+    css = (styles / "print.css").read_text(encoding="utf-8").replace("--body-size: 11pt;", "--body-size: 12pt;")
     assert "12pt" in css
     (styles / "print.css").write_text(css, encoding="utf-8")
     config = root / "book.yaml"
@@ -89,19 +93,29 @@ def pdf_option(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def warm(book: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+def workdir(book: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where each test puts its copy of the book: always the same path, as an author's folder is
+    (image paths are part of the layout, so a cache made elsewhere would not be used)."""
+    return tmp_path_factory.mktemp("work") / "manuscript"
+
+
+@pytest.fixture(scope="module")
+def warm(book: Path, workdir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     """A cache filled by a build of the unedited book (two workers)."""
+    shutil.copytree(book, workdir)
     cache = tmp_path_factory.mktemp("warm") / "cache"
-    data, builder = build(book, tmp_path_factory.mktemp("warm-out"), cache, workers=2)
+    data, builder = build(workdir, tmp_path_factory.mktemp("warm-out"), cache, workers=2)
     return cache, data
 
 
 @pytest.mark.parametrize("edit", [edit_word, edit_paragraph, new_chapter, delete_chapter, theme_change, pdf_option])
-def test_a_rebuild_from_the_cache_equals_a_cold_build(edit, book: Path, warm: tuple[Path, bytes], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_rebuild_from_the_cache_equals_a_cold_build(edit, book: Path, workdir: Path, warm: tuple[Path, bytes],  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
     cache_src, before = warm
     cache = tmp_path / "cache"
     shutil.copytree(cache_src, cache)
-    manuscript = tmp_path / "manuscript"
+    manuscript = workdir
+    shutil.rmtree(manuscript)
     shutil.copytree(book, manuscript)
     edit(manuscript)
     incremental, builder = build(manuscript, tmp_path / "incremental", cache)
@@ -109,23 +123,30 @@ def test_a_rebuild_from_the_cache_equals_a_cold_build(edit, book: Path, warm: tu
     assert incremental != before, "the edit changed the book"
     assert summary(incremental) == summary(cold)
     assert incremental == cold
-    if edit in (edit_word, edit_paragraph, new_chapter, delete_chapter):
-        # Only the edited chapters (and the contents, and the folios) were laid out again.
-        assert builder.cache_hits >= 3, (builder.cache_hits, builder.cache_misses)
+    if edit in (edit_word, edit_paragraph):
+        # Only the edited chapter and the contents were laid out again (the part opener, the
+        # other chapters and the back matter came from the cache).
+        assert builder.cache_hits >= 4 and builder.cache_misses <= 2, (builder.cache_hits, builder.cache_misses)
+    elif edit in (new_chapter, delete_chapter):
+        # Chapters after the change are renumbered ("Chapter 3" becomes "Chapter 4"): laid out again.
+        assert builder.cache_hits >= 2, (builder.cache_hits, builder.cache_misses)
     else:
         # The theme and the geometry are part of every key: nothing was reused.
         assert builder.cache_hits == 0, (builder.cache_hits, builder.cache_misses)
 
 
-def test_the_number_of_workers_does_not_change_the_pdf(book: Path, warm: tuple[Path, bytes], tmp_path: Path) -> None:
+def test_the_number_of_workers_does_not_change_the_pdf(book: Path, workdir: Path, warm: tuple[Path, bytes],
+                                                       tmp_path: Path) -> None:
     _cache, two = warm
-    one, _ = build(book, tmp_path / "one", None, workers=1)
+    shutil.rmtree(workdir)
+    shutil.copytree(book, workdir)
+    one, _ = build(workdir, tmp_path / "one", None, workers=1)
     assert one == two
 
 
 def test_sections_print_what_one_document_prints(book: Path, warm: tuple[Path, bytes], tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    _cache, sectioned = warm
+    sectioned, _ = build(book, tmp_path / "sectioned", None)
     monkeypatch.setattr(PdfBuilder, "sectioned", lambda self: False)
     single, _ = build(book, tmp_path / "single", None)
     assert summary(sectioned) == summary(single)
