@@ -12,6 +12,9 @@ BM102       warning   unknown front matter key in a chapter
 BM103       error     front matter that cannot be used (bad YAML, unknown kind, ...)
 BM104       error     ``contents`` lists a file that does not exist
 BM105       warning   a print option needs a file that is missing (pdf/x-4 without a CMYK profile)
+BM110       warning   front matter (foreword, preface, introduction) listed after the body matter began
+BM120       warning   unknown label name under ``labels:`` in book.yaml
+BM121       warning   no catalogue of generated text for the book's language (English is used)
 BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
 BM201       warning   empty chapter
 BM202       warning   heading skips a level (``##`` followed by ``####``)
@@ -28,6 +31,9 @@ BM503       error     image cannot be read or is of a type the outputs cannot ca
 BM504       warning   image too small for print (under 150 dpi at its printed size)
 BM505       error     remote image, or an image outside the manuscript folder
 BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
+BM510       warning   a character that no bundled font has (it would print as an empty box; build only)
+BM511       warning   a fenced code block names a language Pygments does not know (printed plain)
+BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
 BM900       error     any other problem that stops the build
@@ -64,11 +70,11 @@ WARNING = "warning"
 #: Severity of every code (the table above is the documentation).
 SEVERITY = {
     "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
-    "BM105": WARNING,
+    "BM105": WARNING, "BM110": WARNING, "BM120": WARNING, "BM121": WARNING,
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
-    "BM506": WARNING, "BM601": WARNING, "BM602": WARNING,
+    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
     "BM900": ERROR,
 }  # fmt: skip
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import markdown
 from lxml import etree, html
 
+from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
@@ -110,6 +111,7 @@ def render_markdown(
         raise ManuscriptError(f"nested too deeply (lists, block quotes or raw HTML more than {MAX_NESTING} levels)", source)
     _strip_comments(body)
     sanitize_html(body, source, text)
+    highlight_code(body, source, text)
     result = Markup(body=body)
     result.author_ids = frozenset(_author_ids(body))
     taken = set(reserved | result.author_ids | {chapter_id})

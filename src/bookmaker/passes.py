@@ -8,7 +8,15 @@ from bookmaker.anchors import anchor_blocks
 from bookmaker.errors import Report
 from bookmaker.log import logger
 from bookmaker.model import Book
-from bookmaker.transforms import build_toc, check_ids, collect_images, number_chapters, resolve_links, set_identifier
+from bookmaker.transforms import (
+    build_toc,
+    check_ids,
+    collect_images,
+    number_chapters,
+    place_matter,
+    resolve_links,
+    set_identifier,
+)
 
 #: A pass changes the Book in place and adds what it cannot accept to the Report (never raises
 #: for a manuscript problem, so that one run names every problem); warnings go to ``log.warn``.
@@ -20,6 +28,7 @@ Pass = Callable[[Book, Report], None]
 #: ``anchor_blocks``), the contents need the numbers.
 PASSES: tuple[Pass, ...] = (
     set_identifier,
+    place_matter,
     number_chapters,
     build_toc,
     check_ids,

@@ -15,7 +15,7 @@ from bookmaker.errors import ManuscriptError, Report
 from bookmaker.limits import bound_decoders, check_pixels, image_header
 from bookmaker.log import warn
 from bookmaker.markup import fresh_id, line_in_file
-from bookmaker.model import Book, Chapter, Image, TocEntry
+from bookmaker.model import OPENING_KINDS, Book, Chapter, Image, TocEntry
 from bookmaker.sandbox import require_inside
 from bookmaker.sanitize import svg_problem
 
@@ -41,6 +41,27 @@ def chapter_id_for(path: Path, root: Path, taken: set[str], reserved: frozenset[
     candidate = fresh_id(base, taken | reserved)
     taken.add(candidate)
     return candidate
+
+
+def place_matter(book: Book, report: Report | None = None) -> None:
+    """Front matter listed after the body matter began belongs to the body; say so unless it is a display page.
+
+    The author's order is the reading order of every output (nothing is moved); a foreword
+    after chapter 3 is printed there, as body matter with arabic folios.
+    """
+    started: Chapter | None = None
+    for chapter in book.chapters:
+        chapter.placed_matter = None
+        if chapter.matter != "front":
+            started = started or chapter
+        elif started is not None:
+            chapter.placed_matter = "body"
+            if chapter.kind not in OPENING_KINDS:
+                warn(
+                    f"the {chapter.kind} '{chapter.title}' comes after '{started.title}', where the body matter begins; "
+                    f"it is printed there with arabic page numbers (move it up in 'contents' to make it front matter)",
+                    chapter.source, chapter.body_line, code="BM110",
+                )
 
 
 def number_chapters(book: Book, report: Report | None = None) -> None:
