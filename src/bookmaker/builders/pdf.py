@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree, html
+from markupsafe import Markup
 
 from bookmaker import __version__, engine
 from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
+from bookmaker.display import balance
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.labels import labels_for
@@ -72,7 +74,7 @@ class PdfBuilder(Builder):
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.labels = labels_for(book.config)
-        self.env.globals.update(roman=roman, label=self.labels)
+        self.env.globals.update(roman=roman, label=self.labels, balance=self.balance)
         self.measure = HeadMeasure()
         heads = ThemeHeads(style_file(book.config, "print.css"))
         #: How the verso (author) and recto (chapter) heads are set, as the theme's CSS says.
@@ -111,6 +113,10 @@ class PdfBuilder(Builder):
         return link
 
     # ---- HTML ----------------------------------------------------------------------------------
+
+    def balance(self, text: str | None, kind: str) -> Markup:
+        """Display ``text`` in balanced lines across the text block (bookmaker.display)."""
+        return balance(text, kind, self.geometry.text_width, default_styles() / "fonts")
 
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
