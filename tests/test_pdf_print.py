@@ -23,6 +23,7 @@ from pdfinspect import BookPdf, expected_labels, toc_rows
 from bookmaker.builders.pdf import PdfBuilder, PdfResult
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.model import Book
+from bookmaker.numbering import numbered_title
 from bookmaker.pipeline import read_book
 
 #: Tolerance in points for glyph boxes against the text block.
@@ -306,13 +307,13 @@ def test_demo_outline_nests_parts_chapters_sections(demo: Built) -> None:
     assert [levels[p.title] for p in parts] == [1] * len(parts)
     for chapter in demo.book.chapters:
         if chapter.kind == "chapter":
-            assert levels[chapter.title] == 2, chapter.title
+            assert levels[numbered_title(chapter)] == 2, chapter.title
             for heading in chapter.headings:
                 if heading.level == 2:
                     assert levels[heading.text] == 3, heading.text
     assert levels["Prologue"] == 1 and levels["Contents"] == 1
     for level, title, page in outline:
-        chapter = next((c for c in demo.book.chapters if c.title == title), None)
+        chapter = next((c for c in demo.book.chapters if numbered_title(c) == title), None)
         if chapter is not None:
             assert page == demo.pdf.dests[chapter.id]
 

@@ -8,6 +8,7 @@ from bookmaker.anchors import anchor_blocks
 from bookmaker.errors import Report
 from bookmaker.log import logger
 from bookmaker.model import Book
+from bookmaker.numbering import label_chapters
 from bookmaker.transforms import (
     build_toc,
     check_ids,
@@ -30,6 +31,7 @@ PASSES: tuple[Pass, ...] = (
     set_identifier,
     place_matter,
     number_chapters,
+    label_chapters,
     build_toc,
     check_ids,
     anchor_blocks,

@@ -27,6 +27,7 @@ from bookmaker.model import Book, Chapter, Note
 from bookmaker.reader import read_chapter, read_source, settle_ids
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
+from bookmaker.numbering import chapter_label
 from bookmaker.passes import run_passes
 
 #: How long a reload request waits for a change before answering "nothing new" (seconds).
@@ -115,7 +116,7 @@ class PreviewSite:
                 return
             self.chapters, self.book, self.errors, self.warnings, self.rendered = chapters, book, {}, warnings, {}
             self.env = template_env(styles_dir(book.config))
-            self.env.globals.update(roman=roman)
+            self.env.globals.update(roman=roman, chapter_label=chapter_label)
             self.builder = PreviewBuilder(book)
 
     @staticmethod

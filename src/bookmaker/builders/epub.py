@@ -16,6 +16,7 @@ from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.model import Book, Chapter, Note, TocEntry
+from bookmaker.numbering import chapter_label, numbered_title
 from bookmaker.output import atomic_output
 from bookmaker.pagination import (
     insert_breaks,
@@ -88,7 +89,7 @@ class EpubBuilder(Builder):
     def __init__(self, book: Book) -> None:
         super().__init__(book)
         self.env = template_env(styles_dir(book.config))
-        self.env.globals.update(roman=roman)
+        self.env.globals.update(roman=roman, chapter_label=chapter_label)
         #: Print folios to mark before each id, from this run's PDF layout.
         self.breaks: dict[str, list[str]] = {}
         #: Pages that begin inside a block, marked at their first word (Book.page_starts).
@@ -419,9 +420,7 @@ def toc_label(chapter: Chapter) -> str:
     """The entry of a chapter in the nav: 'Part I: Title', '1. Title' or 'Title'."""
     if chapter.kind == "part":
         return f"Part {roman(chapter.number)}: {chapter.title}" if not chapter.title.lower().startswith("part") else chapter.title
-    if chapter.kind == "chapter" and chapter.number:
-        return f"{chapter.number}. {chapter.title}"
-    return chapter.title
+    return numbered_title(chapter)
 
 
 #: HTML elements that have no end tag; every other element is written with one.

@@ -26,6 +26,7 @@ from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note
+from bookmaker.numbering import chapter_label, numbered_title
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
@@ -214,8 +215,10 @@ class PdfBuilder(Builder):
         if chapter.kind == "part":
             label, title = part_label(chapter)
             return label, title, chapter.title
-        if chapter.kind == "chapter" and chapter.number:
-            return f"Chapter {chapter.number}", chapter.title, None
+        label = chapter_label(chapter)
+        if label:
+            # The outline reads like the nav: "3. Title" (engine-notes: bookmark-label from data-bookmark).
+            return label, chapter.title, numbered_title(chapter)
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -226,8 +229,10 @@ class PdfBuilder(Builder):
             title: str | None = chapter.title
             if chapter.kind == "part":
                 label, title = part_label(chapter)
-            elif chapter.kind == "chapter" and chapter.number:
-                label = str(chapter.number)
+            elif chapter.number_label and numbered_title(chapter).startswith(f"{chapter.number_label}. "):
+                label = chapter.number_label  # 3, IV: in the number column
+            else:
+                title = numbered_title(chapter)  # "Three: Title" (words do not fit the column)
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
                     "title": title, "children": []}
 
@@ -267,8 +272,7 @@ class PdfBuilder(Builder):
             endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
             if config.notes == "book-endnotes" and endnotes:
                 heading = chapter.title
-                if chapter.kind == "chapter" and chapter.number:
-                    heading = f"{chapter.number}. {chapter.title}"
+                heading = numbered_title(chapter)
                 book_notes.append((chapter, heading, endnotes))
                 endnotes = []
             label, title, bookmark = self.chapter_labels(chapter)
