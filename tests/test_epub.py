@@ -82,9 +82,7 @@ def build_in_process(manuscript: Path, out: Path, formats: tuple[str, ...] = ("p
     pdf = None
     if "pdf" in formats:
         pdf = PdfBuilder(book).build_pdf(out)
-        book.page_map = pdf.page_map
-        book.page_starts = pdf.page_starts
-        book.print_pages = pdf.page_labels
+        book.print_layout = pdf.layout
     epub = EpubBuilder(book).build(out)
     return book, pdf, epub
 
@@ -234,22 +232,22 @@ def test_pagebreaks_stand_before_the_first_element_of_their_print_page(generated
 
     checked = 0
     for label, _, span in epub.markers():
-        if label in book.page_starts:
+        if label in book.print_layout.page_starts:
             # A page that begins inside a block is marked at its first word, inside that block.
-            assert span.getparent().get("id") == book.page_starts[label][0] or any(
-                a.get("id") == book.page_starts[label][0] for a in span.iterancestors()), label
+            assert span.getparent().get("id") == book.print_layout.page_starts[label][0] or any(
+                a.get("id") == book.print_layout.page_starts[label][0] for a in span.iterancestors()), label
             checked += 1
             continue
         following = span.getnext()
         while following is not None and following.get(f"{{{NS['epub']}}}type") == "pagebreak":
             following = following.getnext()
-        if following is None or anchor_of(following) not in book.page_map:
+        if following is None or anchor_of(following) not in book.print_layout.page_map:
             following = span.getparent()  # a marker inside an item, caption or section start
             if following.tag in (f"{{{NS['x']}}}td", f"{{{NS['x']}}}th"):
                 following = following.getparent()
         anchor = anchor_of(following)
-        assert anchor in book.page_map, (label, etree.tostring(following)[:300])
-        element_label = book.page_map[anchor]
+        assert anchor in book.print_layout.page_map, (label, etree.tostring(following)[:300])
+        element_label = book.print_layout.page_map[anchor]
         if span.getnext() is not None and span.getnext().get(f"{{{NS['epub']}}}type") == "pagebreak":
             continue  # a page on which nothing starts, marked with the next page
         assert element_label == label, following.get("id")
@@ -262,7 +260,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
     import pymupdf
 
     _, book, pdf, epub = generated
-    assert book.page_starts, "the generated book has pages that begin inside a paragraph"
+    assert book.print_layout.page_starts, "the generated book has pages that begin inside a paragraph"
     with pymupdf.open(pdf.path) as doc:
         pages = []
         for page in doc:
@@ -273,7 +271,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
             pages.append((margin, re.sub(r"\s+", " ", page.get_text())[:200]))
     compared = 0
     for label, _, span in epub.markers():
-        if label not in book.page_starts:
+        if label not in book.print_layout.page_starts:
             continue
         after = "".join(span.xpath("following::text()")[:6])
         words = re.findall(r"\w+", after)[:3]
@@ -282,7 +280,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
         assert len(words) == 3 and matches, (label, words)
         assert any(label in pages[i][0] for i in matches), (label, words, [pages[i][0] for i in matches])
         compared += 1
-    assert compared == len(book.page_starts) >= 3
+    assert compared == len(book.print_layout.page_starts) >= 3
 
 
 def test_page_list_numbers_equal_the_printed_folios(generated) -> None:  # type: ignore[no-untyped-def]

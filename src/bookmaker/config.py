@@ -124,6 +124,8 @@ class BookConfig:
     numbering: str = "arabic"
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
+    #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
+    labels: dict[str, str] = field(default_factory=dict)
     pdf: PdfOptions = field(default_factory=PdfOptions)
     epub: EpubOptions = field(default_factory=EpubOptions)
     network: NetworkOptions = field(default_factory=NetworkOptions)
@@ -142,7 +144,7 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation"
+    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard")
 EPUB_KEYS = ("embed_fonts",)
@@ -383,7 +385,10 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         epub=_epub_options(p, data),
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
         limits=_limits(p, data),
+        labels=_labels(p, data),
     )
+    if language and _LANG_RE.match(language):
+        _check_language(path, data, language, config.labels)
     # The print geometry is checked here too, so that every build (EPUB-only included)
     # and `bookmaker check` report a bad 'pdf.trim' with the other problems.
     from bookmaker.geometry import Geometry
@@ -669,3 +674,52 @@ def _limits(p: _Problems, data: _LineDict) -> Limits:
             continue
         setattr(limits, key, value)
     return limits
+
+
+def _labels(p: _Problems, data: _LineDict) -> dict[str, str]:
+    """``labels:``: the author's wording for any generated string, checked against the catalogue."""
+    from bookmaker.labels import check_override, label_names, suggest
+
+    value = data.get("labels")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        p.add("labels", f"expected a mapping of label names to text (such as 'contents: Inhalt'), got {_type_name(value)}")
+        return {}
+    known = set(label_names())
+    result: dict[str, str] = {}
+    for key in value:
+        name = str(key)
+        if name not in known:
+            close = suggest(name)
+            hint = f"; did you mean '{close}'?" if close else " (the label names are listed in the README)"
+            warn(f"'labels.{name}': unknown label{hint}", p.path, _line(value, name), code="BM120")
+            continue
+        text = as_text(value, key)
+        if not isinstance(text, str):
+            p.items.append(format_location(p.path, _line(value, name), f"'labels.{name}' expected a string, got {_type_name(text)}"))
+            continue
+        problem = check_override(name, text)
+        if problem:
+            p.items.append(format_location(p.path, _line(value, name), f"'labels.{name}' {problem}"))
+            continue
+        result[name] = text
+    return result
+
+
+def _line(data: Any, key: str) -> int | None:
+    return getattr(data, "lines", {}).get(key)
+
+
+def _check_language(path: Path, data: _LineDict, language: str, overrides: dict[str, str]) -> None:
+    """A language without a shipped catalogue gets English generated text: say so once, with the way out."""
+    from bookmaker.labels import label_names, resolve_language
+
+    if resolve_language(language) is None and not set(label_names()) <= set(overrides):
+        warn(
+            f"'language': bookmaker has no catalogue of generated text for {language!r}, so contents, chapter "
+            "labels and the copyright page are in English; give your wording under 'labels:' in book.yaml",
+            path,
+            data.lines.get("language"),
+            code="BM121",
+        )

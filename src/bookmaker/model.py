@@ -124,6 +124,39 @@ class TocEntry:
     children: list[TocEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PrintLayout:
+    """What the print layout tells the other outputs: the folio of every page and of every id.
+
+    The PDF builder makes one; the EPUB's page list, a printed index or notes section and
+    the cover's spine read page numbers from it, never from WeasyPrint.
+    """
+
+    #: The folio of every printed page, in order (blank pages included): "i", "ii", ..., "1", ...
+    folios: tuple[str, ...]
+    #: The folio of the page where each element id starts.
+    page_map: dict[str, str] = field(default_factory=dict)
+    #: Pages that begin inside a block: folio -> (block id, words of the block printed on
+    #: earlier pages); lets the EPUB mark such pages at the word.
+    page_starts: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def page_count(self) -> int:
+        """How many pages the printed book has."""
+        return len(self.folios)
+
+    def folio_of(self, chapter_id: str, anchor: str | None = None) -> str | None:
+        """The folio where ``anchor`` (or the chapter itself) is printed, or None if it is not."""
+        return self.page_map.get(anchor or chapter_id)
+
+    def page_of(self, chapter_id: str, anchor: str | None = None) -> int | None:
+        """The 1-based physical page where ``anchor`` (or the chapter) is printed, or None."""
+        folio = self.folio_of(chapter_id, anchor)
+        if folio is None:
+            return None
+        return self.folios.index(folio) + 1
+
+
 @dataclass
 class Book:
     """Everything the builders need: metadata, chapters in reading order, assets."""
@@ -134,13 +167,8 @@ class Book:
     build_date: datetime
     images: dict[str, Image] = field(default_factory=dict)
     toc: list[TocEntry] = field(default_factory=list)
-    #: Print page labels by element id, filled when the PDF is laid out (None until then).
-    page_map: dict[str, str] | None = None
-    #: Print pages that begin inside a block: folio -> (block id, words of the block printed
-    #: on earlier pages).  Filled with ``page_map``; lets the EPUB mark such pages at the word.
-    page_starts: dict[str, tuple[str, int]] | None = None
-    #: The folio of every printed page, in order (blank pages included).
-    print_pages: list[str] | None = None
+    #: Where the print edition put everything: set when the PDF is laid out (None until then).
+    print_layout: PrintLayout | None = None
 
     @property
     def opening(self) -> list[Chapter]:

@@ -12,7 +12,7 @@ from bookmaker.log import warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter
 
-__all__ = ["NUMBERING_STYLES", "chapter_label", "label_chapters", "number_words", "numbered_title", "own_number"]
+__all__ = ["NUMBERING_STYLES", "label_chapters", "number_words", "own_number"]
 
 
 # -- number words, by language ------------------------------------------------------------------
@@ -158,19 +158,3 @@ def label_chapters(book: Book, report: Report | None = None) -> None:
             "set 'numbering: none' in book.yaml if the titles number the chapters",
             first.source, line_in_file(first.source, first.title) or first.body_line, code="BM111",
         )
-
-
-# -- labels for the builders ----------------------------------------------------------------------
-def chapter_label(chapter: Chapter) -> str | None:
-    """The label printed above a chapter's title ("Chapter 3", "Chapter IV", "Chapter Three"), if numbered."""
-    return f"Chapter {chapter.number_label}" if chapter.kind == "chapter" and chapter.number_label else None
-
-
-def numbered_title(chapter: Chapter) -> str:
-    """A chapter's title with its number, for the nav, the NCX and the PDF outline ("3. Title", "Three: Title")."""
-    label = chapter.number_label if chapter.kind == "chapter" else None
-    if not label:
-        return chapter.title
-    if label.isdigit() or re.fullmatch(r"[IVXLCDM]+", label):
-        return f"{label}. {chapter.title}"
-    return f"{label[0].upper()}{label[1:]}: {chapter.title}"

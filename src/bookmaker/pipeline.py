@@ -124,9 +124,7 @@ def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: B
 
         logger.info("Laying out the print edition")
         pdf = PdfBuilder(book).build_pdf(folder)
-        book.page_map = pdf.page_map
-        book.page_starts = pdf.page_starts
-        book.print_pages = pdf.page_labels
+        book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 

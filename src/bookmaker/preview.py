@@ -17,17 +17,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree, html
 
-from bookmaker.builders import Builder
-from bookmaker.builders import roman
+from bookmaker.builders import Builder, chapter_label, roman
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import BookmakerError, Report
+from bookmaker.labels import labels_for
 from bookmaker.lint import Finding, collect_warnings
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.reader import read_chapter, read_source, settle_ids
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.numbering import chapter_label
 from bookmaker.passes import run_passes
 
 #: How long a reload request waits for a change before answering "nothing new" (seconds).
@@ -116,7 +115,8 @@ class PreviewSite:
                 return
             self.chapters, self.book, self.errors, self.warnings, self.rendered = chapters, book, {}, warnings, {}
             self.env = template_env(styles_dir(book.config))
-            self.env.globals.update(roman=roman, chapter_label=chapter_label)
+            self.labels = labels_for(book.config)
+            self.env.globals.update(roman=roman, label=self.labels)
             self.builder = PreviewBuilder(book)
 
     @staticmethod
@@ -201,7 +201,7 @@ class PreviewSite:
             if self.errors or self.book is None:
                 return self._html(self._page("Error", self._error_html()), HTTPStatus.OK)
             if path in ("/", "/index.html"):
-                return self._html(self._page("Contents", self._contents_html()))
+                return self._html(self._page(self.labels("contents"), self._contents_html()))
             if path.endswith(".html"):
                 chapter_id = path[1:].removesuffix(".html")
                 for chapter in self.book.chapters:
@@ -223,6 +223,7 @@ class PreviewSite:
             notes=notes,
             previous=chapters[index - 1] if index > 0 else None,
             next=chapters[index + 1] if index + 1 < len(chapters) else None,
+            number_label=chapter_label(chapter, self.labels),
         )
         return self._page(chapter.title, content)
 

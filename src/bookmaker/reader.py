@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bookmaker.config import BookConfig, as_text, parse_yaml, text_line_of_offset, visible
 from bookmaker.errors import ConfigError, ManuscriptError, format_location, shorten, shown
+from bookmaker.labels import labels_for
 from bookmaker.log import warn
 from bookmaker.markup import render_markdown
 from bookmaker.model import KINDS, Chapter
@@ -130,7 +131,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
         raise ManuscriptError("the title holds only invisible characters (zero-width spaces or joiners)", path, where)
     if not title:
         if kind in ("dedication", "epigraph"):
-            title = kind.capitalize()
+            title = labels_for(config)(kind)
         else:
             raise ManuscriptError("no title: add 'title:' to the front matter or start with a '# ' heading", path, 1)
     running = meta.get("running_head")
