@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bookmaker.anchors import anchor_blocks
 from bookmaker.errors import Report
+from bookmaker.images import size_images
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.transforms import (
@@ -35,6 +36,7 @@ PASSES: tuple[Pass, ...] = (
     anchor_blocks,
     resolve_links,
     collect_images,
+    size_images,
 )
 
 

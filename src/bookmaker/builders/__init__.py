@@ -9,6 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from bookmaker.config import ROLES
+from bookmaker.images import size_style
 from bookmaker.labels import ROLE_LABELS, Labels
 from bookmaker.model import Book, Chapter, Note
 
@@ -71,6 +72,8 @@ class Builder:
     name = ""
     #: The output file's suffix.
     suffix = ""
+    #: The tallest an image may print at its intrinsic size, in CSS px (None: no limit).
+    image_max_height: float | None = None
 
     def __init__(self, book: Book) -> None:
         self.book = book
@@ -111,6 +114,7 @@ class Builder:
             name = img.attrib.pop("data-asset", None)
             if name is not None:
                 img.set("src", self.get_image_uri(name))
+                size_style(img, self.book.images[name], self.image_max_height)
         return body
 
 
