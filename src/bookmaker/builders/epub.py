@@ -30,6 +30,7 @@ from bookmaker.render import template_env
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XHTML_MEDIA = "application/xhtml+xml"
 #: The generated pages (cover, title, copyright) live apart from the chapters in text/, so that
 #: a chapter file called cover.md or copyright.md cannot overwrite them.
@@ -37,7 +38,7 @@ PAGES_DIR = "pages"
 etree.register_namespace("epub", OPS_NS)
 
 #: epub:type and DPUB-ARIA role for each kind (EPUB 3 Structural Semantics Vocabulary, DPUB-ARIA 1.1).
-SEMANTICS: dict[str, tuple[str, str | None]] = {
+SEMANTICS: dict[str, tuple[str | None, str | None]] = {
     "chapter": ("chapter", "doc-chapter"),
     "part": ("part", "doc-part"),
     "dedication": ("dedication", "doc-dedication"),
@@ -55,13 +56,16 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
     "notes": ("endnotes", "doc-endnotes"),
     "about-the-author": ("contributors", None),
     "colophon": ("colophon", "doc-colophon"),
+    # The generated entries carry epub:type="index" and role="doc-index" (EPUB Indexes 1.0):
+    # the chapter around them keeps its title outside, so that the index holds one entry list.
+    "index": (None, None),
 }
 
 #: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 #: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
-LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
+LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon", "index")
 
 #: The back link after a note: U+FE0E keeps iOS from drawing U+21A9 as an emoji (pandoc #5469).
 BACKLINK = "\u21a9\ufe0e"
@@ -78,6 +82,8 @@ class Document:
     content: str
     matter: str
     body_class: str = ""
+    #: Manifest properties of the item ("index" for an index document, EPUB Indexes 2.3.2.1).
+    properties: tuple[str, ...] = ()
 
 
 class EpubBuilder(Builder):
@@ -101,6 +107,8 @@ class EpubBuilder(Builder):
         self.stylesheets = ["css/epub.css"]
         #: Whether CJK runs are wrapped for the embedded CJK subset (set once the fonts are known).
         self.mark_cjk = False
+        #: Whether the package carries fonts (then Apple Books needs its display options).
+        self.fonts_embedded = False
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -137,7 +145,8 @@ class EpubBuilder(Builder):
             root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
             raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
-        if self.mark_cjk and mark_cjk_runs(root, self.book.config.language):
+        changed = bool(self.mark_cjk and mark_cjk_runs(root, self.book.config.language))
+        if mirror_xml_lang(root) or changed:
             _keep_end_tags(root)
             data = etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
         return data
@@ -155,7 +164,9 @@ class EpubBuilder(Builder):
             chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
             start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
         )
-        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
+        properties = ("index",) if chapter.kind == "index" and 'epub:type="index"' in content else ()
+        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}",
+                        properties)
 
     def note_xhtml(self, chapter: Chapter, note: Note) -> str:
         body = self.resolve_body(chapter, note.body)
@@ -274,7 +285,8 @@ class EpubBuilder(Builder):
 
         first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
         landmarks.append(("bodymatter", self.file_name(first_body.id), self.labels("start_of_content")))
-        for chapter in chapters:
+        # The main (subject) index is the index landmark when the book has several.
+        for chapter in sorted(chapters, key=lambda c: c.kind == "index" and c.index is not None):
             if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
                 landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
         nav.content = self.nav_content(landmarks, nav_breaks)
@@ -283,6 +295,7 @@ class EpubBuilder(Builder):
         code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
         fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
+        self.fonts_embedded = bool(fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.
             self.stylesheets = ["css/fonts.css", "css/epub.css"]
@@ -302,6 +315,8 @@ class EpubBuilder(Builder):
             item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
             if doc is nav:
                 item.properties = ["nav"]
+            elif doc.properties:
+                item.properties = list(doc.properties)
             eb.add_item(item)
             spine.append(item)
         eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
@@ -314,8 +329,19 @@ class EpubBuilder(Builder):
                        "mtime": book.build_date, "raise_exceptions": True}
             raw = io.BytesIO()
             epub.write_epub(raw, eb, options)
-            tmp.write_bytes(repack(raw.getvalue(), book.build_date, config.language))
+            tmp.write_bytes(self.finish(repack(raw.getvalue(), book.build_date, config.language)))
         return target
+
+    def finish(self, data: bytes) -> bytes:
+        """The packaged EPUB before it is written: store editions (builders.stores) transform it here.
+
+        Apple Books uses embedded fonts only with its display-options file set to specified fonts.
+        """
+        if self.fonts_embedded:
+            from bookmaker.builders.stores import with_apple_options
+
+            return with_apple_options(data)
+        return data
 
     def _metadata(self, eb) -> None:  # type: ignore[no-untyped-def]
         from ebooklib import epub
@@ -421,6 +447,18 @@ class EpubBuilder(Builder):
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
 
 
+def mirror_xml_lang(root: etree._Element) -> bool:
+    """Give every element with ``lang`` the same ``xml:lang`` (an XHTML document's language is
+    xml:lang; HTML5 wants both to agree when both are given); True if any element changed."""
+    changed = False
+    for el in root.iter():
+        lang = el.get("lang") if isinstance(el.tag, str) else None
+        if lang and el.get(XML_LANG) != lang:
+            el.set(XML_LANG, lang)
+            changed = True
+    return changed
+
+
 #: HTML elements that have no end tag; every other element is written with one.
 VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
@@ -478,5 +516,5 @@ def repack(data: bytes, when: datetime, language: str) -> bytes:
 
 def _patch_opf(content: bytes, language: str) -> bytes:
     root = etree.fromstring(content)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    root.set(XML_LANG, language)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)
