@@ -68,6 +68,31 @@ def roman(number: int | None) -> str:
     return out
 
 
+#: The pages bookmaker makes itself, by the id they have when no author id takes it.
+GENERATED_PAGES = ("half-title", "title-page", "copyright-page", "contents")
+
+
+def generated_page_ids(book: Book) -> dict[str, str]:
+    """The id of each generated page: its own name, unless the manuscript uses that id already.
+
+    The author's id wins (a chapter ``contents.md``, a heading ``{#title-page}``): the
+    generated page's id moves (``title-page-2``), so that no id is doubled in either output and
+    the print pages are listed once (issue 14: the doubled page list, EPUBCheck RSC-005).
+    """
+    used = {c.id for c in book.chapters} | {n.id for c in book.chapters for n in c.notes}
+    for chapter in book.chapters:
+        for tree in [chapter.body] + [n.body for n in chapter.notes]:
+            used |= {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    ids = {}
+    for name in GENERATED_PAGES:
+        candidate, n = name, 2
+        while candidate in used:
+            candidate, n = f"{name}-{n}", n + 1
+        used.add(candidate)
+        ids[name] = candidate
+    return ids
+
+
 class Builder:
     """The contract every output format follows (after Sphinx's Builder)."""
 
@@ -78,6 +103,8 @@ class Builder:
 
     def __init__(self, book: Book) -> None:
         self.book = book
+        #: Ids of the generated pages, out of the way of the author's (generated_page_ids).
+        self.page_ids = generated_page_ids(book)
 
     def get_target_uri(self, chapter_id: str, anchor: str | None = None) -> str:
         """The href of a place in the book, as seen from inside a chapter."""

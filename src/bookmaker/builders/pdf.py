@@ -246,6 +246,7 @@ class PdfBuilder(Builder):
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
+            page_ids=self.page_ids,
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
