@@ -16,7 +16,7 @@ from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.labels import labels_for
-from bookmaker.model import Book, Chapter, Note, TocEntry
+from bookmaker.model import Book, Chapter, Image, Note, TocEntry
 from bookmaker.output import atomic_output
 from bookmaker.pagination import (
     insert_breaks,
@@ -27,6 +27,7 @@ from bookmaker.pagination import (
     roman_value,
 )
 from bookmaker.render import template_env
+from bookmaker.sanitize import checked_stylesheet, svg_for_package
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
@@ -244,16 +245,17 @@ class EpubBuilder(Builder):
         The ids are those of the print edition's generated pages (``book.html.j2``), of the
         chapters, and of every element of their bodies (``anchors.anchor_blocks``).
         """
-        slots = ["half-title", "title-page", "copyright-page"]
+        ids = self.page_ids
+        slots = [ids["half-title"], ids["title-page"], ids["copyright-page"]]
         opening = self.book.opening
         for chapter in self.book.chapters:
-            if chapter not in opening and "contents" not in slots:
-                slots.append("contents")
+            if chapter not in opening and ids["contents"] not in slots:
+                slots.append(ids["contents"])
             slots.append(chapter.id)
             slots += [el.get("id") for el in chapter.body.iter()
                       if isinstance(el.tag, str) and el.tag != "noteref" and el.get("id")]
-        if "contents" not in slots:
-            slots.append("contents")
+        if ids["contents"] not in slots:
+            slots.append(ids["contents"])
         return slots
 
     def build(self, outdir: Path) -> Path:
@@ -279,7 +281,7 @@ class EpubBuilder(Builder):
         early = book.opening
         documents += [self.chapter_doc(c) for c in early]
         nav = Document("nav", "nav.xhtml", self.labels("contents"), "", "frontmatter", "nav")
-        nav_breaks = self.breaks_at(["contents"], nav.name)
+        nav_breaks = self.breaks_at([self.page_ids["contents"]], nav.name)
         documents.append(nav)
         documents += [self.chapter_doc(c) for c in chapters[len(early):]]
 
@@ -306,17 +308,16 @@ class EpubBuilder(Builder):
                                       media_type=font.media_type, content=font.data))
         self._a11y_metadata(eb)
         eb.add_item(epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
-                                  content=style_file(config, "epub.css").read_bytes()))
+                                  content=checked_stylesheet(style_file(config, "epub.css"))))
         for index, image in enumerate(book.images.values(), 1):
             eb.add_item(epub.EpubItem(uid=f"img{index}", file_name=f"images/{image.name}",
-                                      media_type=image.media_type, content=image.source.read_bytes()))
+                                      media_type=image.media_type, content=packed_image(image)))
         spine = []
         for doc in documents:
             item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
-            if doc is nav:
-                item.properties = ["nav"]
-            elif doc.properties:
-                item.properties = list(doc.properties)
+            # Inline SVG and MathML must be declared on the item (EPUBCheck OPF-014).
+            found = manifest_properties(item.content)
+            item.properties = (["nav"] if doc is nav else list(doc.properties)) + [p for p in found if p not in doc.properties]
             eb.add_item(item)
             spine.append(item)
         eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
@@ -410,8 +411,8 @@ class EpubBuilder(Builder):
         title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=role_labels(self.labels))
         copyright_page = self.env.get_template("copyright.xhtml.j2").render(config=config, year=year)
         # The print edition's half-title has no ebook page; its folio is marked with the title page.
-        title_breaks = self.breaks_at(["half-title", "title-page"], f"{PAGES_DIR}/titlepage.xhtml")
-        copyright_breaks = self.breaks_at(["copyright-page"], f"{PAGES_DIR}/copyright.xhtml")
+        title_breaks = self.breaks_at([self.page_ids["half-title"], self.page_ids["title-page"]], f"{PAGES_DIR}/titlepage.xhtml")
+        copyright_breaks = self.breaks_at([self.page_ids["copyright-page"]], f"{PAGES_DIR}/copyright.xhtml")
         return [
             Document("titlepage", f"{PAGES_DIR}/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
             Document("copyright", f"{PAGES_DIR}/copyright.xhtml", self.labels("copyright"), copyright_breaks + copyright_page,
@@ -445,6 +446,23 @@ class EpubBuilder(Builder):
             f'alt="{escape(alt)}"/></section>'
         )
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
+
+
+def packed_image(image: Image) -> bytes:
+    """An image's bytes as the EPUB carries them (an SVG without its DOCTYPE: EPUBCheck OPF-073)."""
+    data = image.source.read_bytes()
+    return svg_for_package(data) if image.media_type == "image/svg+xml" else data
+
+
+def manifest_properties(content: bytes) -> list[str]:
+    """The manifest properties an XHTML document needs for what it holds (EPUB 3.3, 5.4.2)."""
+    root = etree.fromstring(content)
+    found = []
+    if root.find(".//{http://www.w3.org/2000/svg}svg") is not None:
+        found.append("svg")
+    if root.find(".//{http://www.w3.org/1998/Math/MathML}math") is not None:
+        found.append("mathml")
+    return found
 
 
 def mirror_xml_lang(root: etree._Element) -> bool:
