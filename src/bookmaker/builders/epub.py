@@ -16,7 +16,7 @@ from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.labels import labels_for
-from bookmaker.model import Book, Chapter, Note, TocEntry
+from bookmaker.model import Book, Chapter, Image, Note, TocEntry
 from bookmaker.output import atomic_output
 from bookmaker.pagination import (
     insert_breaks,
@@ -27,9 +27,11 @@ from bookmaker.pagination import (
     roman_value,
 )
 from bookmaker.render import template_env
+from bookmaker.sanitize import checked_stylesheet, svg_for_package
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XHTML_MEDIA = "application/xhtml+xml"
 #: The generated pages (cover, title, copyright) live apart from the chapters in text/, so that
 #: a chapter file called cover.md or copyright.md cannot overwrite them.
@@ -37,7 +39,7 @@ PAGES_DIR = "pages"
 etree.register_namespace("epub", OPS_NS)
 
 #: epub:type and DPUB-ARIA role for each kind (EPUB 3 Structural Semantics Vocabulary, DPUB-ARIA 1.1).
-SEMANTICS: dict[str, tuple[str, str | None]] = {
+SEMANTICS: dict[str, tuple[str | None, str | None]] = {
     "chapter": ("chapter", "doc-chapter"),
     "part": ("part", "doc-part"),
     "dedication": ("dedication", "doc-dedication"),
@@ -55,13 +57,16 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
     "notes": ("endnotes", "doc-endnotes"),
     "about-the-author": ("contributors", None),
     "colophon": ("colophon", "doc-colophon"),
+    # The generated entries carry epub:type="index" and role="doc-index" (EPUB Indexes 1.0):
+    # the chapter around them keeps its title outside, so that the index holds one entry list.
+    "index": (None, None),
 }
 
 #: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 #: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
-LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
+LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon", "index")
 
 #: The back link after a note: U+FE0E keeps iOS from drawing U+21A9 as an emoji (pandoc #5469).
 BACKLINK = "\u21a9\ufe0e"
@@ -78,6 +83,8 @@ class Document:
     content: str
     matter: str
     body_class: str = ""
+    #: Manifest properties of the item ("index" for an index document, EPUB Indexes 2.3.2.1).
+    properties: tuple[str, ...] = ()
 
 
 class EpubBuilder(Builder):
@@ -139,7 +146,8 @@ class EpubBuilder(Builder):
             root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
             raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
-        if self.mark_cjk and mark_cjk_runs(root, self.book.config.language):
+        changed = bool(self.mark_cjk and mark_cjk_runs(root, self.book.config.language))
+        if mirror_xml_lang(root) or changed:
             _keep_end_tags(root)
             data = etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
         return data
@@ -157,7 +165,9 @@ class EpubBuilder(Builder):
             chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
             start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
         )
-        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
+        properties = ("index",) if chapter.kind == "index" and 'epub:type="index"' in content else ()
+        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}",
+                        properties)
 
     def note_xhtml(self, chapter: Chapter, note: Note) -> str:
         body = self.resolve_body(chapter, note.body)
@@ -276,7 +286,8 @@ class EpubBuilder(Builder):
 
         first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
         landmarks.append(("bodymatter", self.file_name(first_body.id), self.labels("start_of_content")))
-        for chapter in chapters:
+        # The main (subject) index is the index landmark when the book has several.
+        for chapter in sorted(chapters, key=lambda c: c.kind == "index" and c.index is not None):
             if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
                 landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
         nav.content = self.nav_content(landmarks, nav_breaks)
@@ -296,15 +307,16 @@ class EpubBuilder(Builder):
                                       media_type=font.media_type, content=font.data))
         self._a11y_metadata(eb)
         eb.add_item(epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
-                                  content=style_file(config, "epub.css").read_bytes()))
+                                  content=checked_stylesheet(style_file(config, "epub.css"))))
         for index, image in enumerate(book.images.values(), 1):
             eb.add_item(epub.EpubItem(uid=f"img{index}", file_name=f"images/{image.name}",
-                                      media_type=image.media_type, content=image.source.read_bytes()))
+                                      media_type=image.media_type, content=packed_image(image)))
         spine = []
         for doc in documents:
             item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
-            if doc is nav:
-                item.properties = ["nav"]
+            # Inline SVG and MathML must be declared on the item (EPUBCheck OPF-014).
+            found = manifest_properties(item.content)
+            item.properties = (["nav"] if doc is nav else list(doc.properties)) + [p for p in found if p not in doc.properties]
             eb.add_item(item)
             spine.append(item)
         eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
@@ -435,6 +447,35 @@ class EpubBuilder(Builder):
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
 
 
+def packed_image(image: Image) -> bytes:
+    """An image's bytes as the EPUB carries them (an SVG without its DOCTYPE: EPUBCheck OPF-073)."""
+    data = image.source.read_bytes()
+    return svg_for_package(data) if image.media_type == "image/svg+xml" else data
+
+
+def manifest_properties(content: bytes) -> list[str]:
+    """The manifest properties an XHTML document needs for what it holds (EPUB 3.3, 5.4.2)."""
+    root = etree.fromstring(content)
+    found = []
+    if root.find(".//{http://www.w3.org/2000/svg}svg") is not None:
+        found.append("svg")
+    if root.find(".//{http://www.w3.org/1998/Math/MathML}math") is not None:
+        found.append("mathml")
+    return found
+
+
+def mirror_xml_lang(root: etree._Element) -> bool:
+    """Give every element with ``lang`` the same ``xml:lang`` (an XHTML document's language is
+    xml:lang; HTML5 wants both to agree when both are given); True if any element changed."""
+    changed = False
+    for el in root.iter():
+        lang = el.get("lang") if isinstance(el.tag, str) else None
+        if lang and el.get(XML_LANG) != lang:
+            el.set(XML_LANG, lang)
+            changed = True
+    return changed
+
+
 #: HTML elements that have no end tag; every other element is written with one.
 VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
@@ -492,5 +533,5 @@ def repack(data: bytes, when: datetime, language: str) -> bytes:
 
 def _patch_opf(content: bytes, language: str) -> bytes:
     root = etree.fromstring(content)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    root.set(XML_LANG, language)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)

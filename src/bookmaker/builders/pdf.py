@@ -25,6 +25,7 @@ from bookmaker.code import wrap_code
 from bookmaker.display import balance
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.index import PageLabels, PlaceholderLabels, page_targets
 from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
@@ -32,6 +33,7 @@ from bookmaker.model import Book, Chapter, Note, PrintLayout
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
+from bookmaker.xrefs import MISSING
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -39,6 +41,8 @@ MIN_DPI = 300
 DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
 #: A drop cap needs a paragraph long enough to wrap around it (three lines and more).
 DROPCAP_MIN_CHARS = 180
+#: The most extra layouts spent on settling the page numbers printed in the text.
+MAX_NUMBER_ROUNDS = 3
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
@@ -83,6 +87,8 @@ class PdfBuilder(Builder):
         self.used_geometry: Geometry | None = None
         #: How many layouts the last build took.
         self.layouts = 0
+        #: The layout whose page numbers the text prints (index, cross-references); None at first.
+        self.numbers_from: PrintLayout | None = None
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -120,7 +126,8 @@ class PdfBuilder(Builder):
 
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
-        text = " ".join((chapter.running_head or chapter.title).split())
+        # HTML white space only: a French title keeps its no-break space before "?".
+        text = " ".join(re.split(r"[ \t\r\n]+", (chapter.running_head or chapter.title).strip()))
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
         return self.measure.fit(text, limit, self.head_styles["right"])
 
@@ -424,10 +431,47 @@ class PdfBuilder(Builder):
     def build(self, outdir: Path) -> Path:
         return self.build_pdf(outdir).path
 
+    # ---- page numbers in the text (index locators, "see page 45") -------------------------
+
+    def page_label(self, target: str) -> str | None:
+        # The first layout prints a stand-in; later ones the folio the previous layout gave.
+        if self.numbers_from is None:
+            return "00"
+        return self.numbers_from.page_map.get(target, MISSING)
+
+    def index_labels(self) -> PageLabels | PlaceholderLabels:
+        if self.numbers_from is None:
+            return PlaceholderLabels()
+        return PageLabels(self.numbers_from.page_map.get, list(self.numbers_from.folios))
+
+    def settle_numbers(self, document):  # type: ignore[no-untyped-def]
+        """Lay out again with the page numbers of the last layout written in, until they stay put.
+
+        The literal numbers (never one target-counter per locator, engine-notes 4) can move
+        text themselves, so the ids they name are compared after each layout; two rounds
+        suffice in practice.  The index is laid out with the book, after the body, so it
+        cannot move the pages before it (except through the gutter, which the page count sets).
+        """
+        targets = page_targets(self.book)
+        if not targets:
+            return document
+        for rounds in range(1, MAX_NUMBER_ROUNDS + 1):
+            layout = self.print_layout(document)
+            pages = {t: layout.page_map.get(t) for t in targets}
+            if self.numbers_from is not None and pages == {t: self.numbers_from.page_map.get(t) for t in targets}:
+                logger.info("Page numbers of %d index markers and cross-references stable after %d layouts",
+                            len(targets), rounds)
+                return document
+            self.numbers_from = layout
+            document = self.layout()
+        logger.warning("page numbers in the text still moved after %d layouts; the last ones are printed", rounds + 1)
+        return document
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
-        document = self.layout()
+        self.numbers_from = None
+        document = self.settle_numbers(self.layout())
         self.check_images(document)
         target = self.output_path(outdir)
         options = self.write_options()
