@@ -34,6 +34,8 @@ ROLES: dict[str, str] = {
 }
 
 NOTE_STYLES = ("footnotes", "endnotes", "book-endnotes")
+#: ``numbering:`` values (see ``bookmaker.numbering``).
+NUMBERING_STYLES = ("arabic", "roman", "words", "none")
 
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -124,6 +126,8 @@ class BookConfig:
     slug: str | None = None
     styles: Path | None = None
     notes: str = "footnotes"
+    #: How chapters are numbered: arabic (1, 2), roman (I, II), words (One, Two) or none.
+    numbering: str = "arabic"
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
     #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
@@ -155,7 +159,7 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation labels "
+    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels "
     "cover_copy author_bio author_photo keywords bisac isbns"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard", "printer", "paper", "cover_marks")
@@ -333,7 +337,7 @@ def load_config(manuscript: Path) -> BookConfig:
     manuscript = manuscript.resolve()
     path = manuscript / CONFIG_NAME
     if not manuscript.is_dir():
-        raise ConfigError([f"{format_location(manuscript, None, 'manuscript folder not found')}"])
+        raise ConfigError([format_location(manuscript, None, not_a_manuscript_folder(manuscript))])
     if not path.is_file():
         raise ConfigError([format_location(path, None, "not found (every manuscript needs a book.yaml)")])
     try:
@@ -348,6 +352,15 @@ def load_config(manuscript: Path) -> BookConfig:
     if not isinstance(data, dict):
         raise ConfigError([format_location(path, None, "expected a mapping of keys such as 'title: ...'")])
     return _validate(path, data)
+
+
+def not_a_manuscript_folder(manuscript: Path) -> str:
+    """Why ``manuscript`` cannot be a manuscript folder: say what it is, not only what it is not."""
+    if manuscript.is_file():
+        return "is a file, not a manuscript folder; give the folder that holds book.yaml"
+    if manuscript.exists():
+        return "is not a folder; give the folder that holds book.yaml"
+    return "manuscript folder not found"
 
 
 def text_line_of_offset(raw: bytes, offset: int) -> int:
@@ -395,6 +408,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         slug=slug,
         styles=_relative_path(p, data, "styles", must_be_dir=True),
         notes=notes,
+        numbering=_choice(p, data, "numbering", NUMBERING_STYLES, "arabic"),
         smart_punctuation=_flag(p, data, "smart_punctuation", default=True),
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
@@ -416,6 +430,14 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _choice(p: _Problems, data: _LineDict, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = _string(p, data, key) or default
+    if value not in choices:
+        p.add(key, f"expected one of {', '.join(choices)}, got {value!r}")
+        return default
+    return value
 
 
 def _warn_unknown(path: Path, data: _LineDict, key: str, known: tuple[str, ...] | list[str], prefix: str = "") -> None:

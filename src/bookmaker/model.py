@@ -71,6 +71,9 @@ class Image:
     media_type: str
     width: int
     height: int
+    #: The size it prints at unless told otherwise, in CSS px (bookmaker.images); 0 if unknown.
+    css_width: float = 0.0
+    css_height: float = 0.0
 
 
 @dataclass
@@ -87,6 +90,8 @@ class Chapter:
     running_head: str | None = None
     #: Chapter number (chapters only, counted through the book) or part number (parts only).
     number: int | None = None
+    #: The number as printed ("3", "IV", "Three"; ``numbering:`` in book.yaml), None if it prints none.
+    number_label: str | None = None
     #: The id of the part this chapter belongs to, if any.
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).

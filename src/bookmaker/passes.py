@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 from bookmaker.anchors import anchor_blocks
 from bookmaker.errors import Report
+from bookmaker.images import size_images
 from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
+from bookmaker.numbering import label_chapters
 from bookmaker.transforms import (
     build_toc,
     check_ids,
@@ -32,6 +34,7 @@ PASSES: tuple[Pass, ...] = (
     set_identifier,
     place_matter,
     number_chapters,
+    label_chapters,
     build_toc,
     collect_index,  # marker ids, before ids are checked
     number_figures,  # needs the chapter numbers; gives captioned tables their ids
@@ -41,6 +44,7 @@ PASSES: tuple[Pass, ...] = (
     resolve_links,
     resolve_xrefs,
     collect_images,
+    size_images,
 )
 
 

@@ -18,7 +18,7 @@ from lxml import etree, html
 from markupsafe import Markup
 
 from bookmaker import __version__, engine
-from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
+from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman, toc_label
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
@@ -75,6 +75,8 @@ class PdfBuilder(Builder):
         super().__init__(book)
         # Validate pdf: in book.yaml before any work (ConfigError names the key).
         self.geometry = Geometry.from_config(book.config)
+        # --figure-max-height (geometry.css): an image never needs more of the page than a figure may take.
+        self.image_max_height = self.geometry.text_height * 0.72 * 96 / 72
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.labels = labels_for(book.config)
@@ -158,8 +160,10 @@ class PdfBuilder(Builder):
         if chapter.kind == "part":
             label, title = part_label(chapter, self.labels)
             return label, title, chapter.title
-        if chapter.kind == "chapter":
-            return chapter_label(chapter, self.labels), chapter.title, None
+        label = chapter_label(chapter, self.labels)
+        if chapter.kind == "chapter" and label:
+            # The outline reads like the nav: "3. Title" (bookmark-label from data-bookmark).
+            return label, chapter.title, toc_label(chapter, self.labels)
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -170,8 +174,10 @@ class PdfBuilder(Builder):
             title: str | None = chapter.title
             if chapter.kind == "part":
                 label, title = part_label(chapter, self.labels)
-            elif chapter.kind == "chapter" and chapter.number:
-                label = str(chapter.number)
+            elif chapter.number_label and self.book.config.numbering != "words":
+                label = chapter.number_label  # 3, IV: in the number column
+            elif chapter.number_label:
+                title = toc_label(chapter, self.labels)  # "Three: Title": words do not fit the column
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
                     "title": title, "children": []}
 
@@ -210,9 +216,7 @@ class PdfBuilder(Builder):
                 book_notes = []
             endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
             if config.notes == "book-endnotes" and endnotes:
-                heading = chapter.title
-                if chapter.kind == "chapter" and chapter.number:
-                    heading = self.labels("toc_chapter", number=chapter.number, title=chapter.title)
+                heading = toc_label(chapter, self.labels)
                 book_notes.append((chapter, heading, endnotes))
                 endnotes = []
             label, title, bookmark = self.chapter_labels(chapter)
@@ -246,6 +250,7 @@ class PdfBuilder(Builder):
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
+            page_ids=self.page_ids,
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
