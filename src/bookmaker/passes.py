@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bookmaker.anchors import anchor_blocks
 from bookmaker.errors import Report
+from bookmaker.images import size_images
 from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
@@ -43,6 +44,7 @@ PASSES: tuple[Pass, ...] = (
     resolve_links,
     resolve_xrefs,
     collect_images,
+    size_images,
 )
 
 
