@@ -39,14 +39,32 @@ KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
 UNTITLED_KINDS = ("dedication", "epigraph")
 
 
+#: The two note streams: ``[^label]`` and ``[^^label]`` (issue 12).
+FOOTNOTE, ENDNOTE = "foot", "end"
+
+
 @dataclass
 class Note:
-    """A footnote: its number within the chapter, its ids and its block content."""
+    """A note: its order of call within the chapter, its ids and its block content.
+
+    ``stream`` is the author's choice (``[^x]`` or ``[^^x]``); ``place`` (page, chapter,
+    book or keyed) and ``mark`` (the printed number or symbol) are set by ``notes.place_notes``.
+    """
 
     number: int
     id: str
     ref_id: str
     body: etree._Element
+    stream: str = FOOTNOTE
+    #: The label as written, for messages.
+    label: str = ""
+    #: Where the note is printed: page, chapter, book or keyed.
+    place: str = "page"
+    #: The call and the note's number as printed ('' for keyed notes).
+    mark: str = ""
+    #: Keyed notes: the phrase of the text the note is keyed to, and the id of that phrase.
+    key: str | None = None
+    key_id: str | None = None
 
 
 @dataclass
@@ -87,6 +105,8 @@ class Chapter:
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).
     body_line: int = 1
+    #: Made by bookmaker (the Notes or the Bibliography), not read from a file.
+    generated: bool = False
 
     @property
     def matter(self) -> str:

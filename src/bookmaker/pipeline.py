@@ -13,6 +13,8 @@ from bookmaker.errors import ManuscriptError
 from bookmaker.limits import check_chapter_size
 from bookmaker.log import logger
 from bookmaker.model import Book
+from bookmaker.citations import add_citations, load_citations
+from bookmaker.notes import place_notes
 from bookmaker.output import prepare_outdir
 from bookmaker.reader import find_sources, read_chapter, read_source
 from bookmaker.sandbox import require_inside
@@ -49,17 +51,26 @@ def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
         check_chapter_size(path, config.limits.max_chapter_bytes)
     taken: set[str] = set()
     chapters = []
+    citations = load_citations(config)
     for done, path in enumerate(sources, 1):
         # 'progress' feeds the progress line on a terminal (bookmaker.terminal); DEBUG keeps -v quiet.
         logger.debug("Reading %s", path.name, extra={"progress": (done, len(sources))})
-        chapters.append(read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)))
+        source = read_source(path)
+        if citations is not None:
+            source.body = citations.extract(source.body, path, done)
+        chapters.append(read_chapter(source, config, chapter_id_for(path, config.root, taken)))
     book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
+    if citations is not None:
+        add_citations(book, citations)
     book.identifier = derive_identifier(book)
     number_chapters(book)
     build_toc(book)
     anchor_blocks(book)
     resolve_links(book, check_ids(book))
     collect_images(book)
+    # The Notes section joins the contents once the notes know their places.
+    place_notes(book)
+    build_toc(book)
     return book
 
 

@@ -24,6 +24,7 @@ from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note
+from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
@@ -41,6 +42,10 @@ DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "
 DROPCAP_MIN_CHARS = 180
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
+#: The most extra layouts spent on settling the page numbers of book-end notes.
+MAX_NOTE_LAYOUTS = 3
+#: A keyed note's page number before the first layout has told it (as wide as a typical folio).
+PAGE_STAND_IN = "00"
 
 _PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
@@ -147,6 +152,10 @@ class PdfBuilder(Builder):
         self.used_geometry: Geometry | None = None
         #: How many layouts the last build took.
         self.layouts = 0
+        #: From the previous layout: folios of the anchors book-end notes refer to, and the
+        #: running head of each note's page (None before the first layout).
+        self.note_folios: dict[str, str] | None = None
+        self.note_heads: dict[str, str] | None = None
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -158,11 +167,14 @@ class PdfBuilder(Builder):
         return self.book.images[name].source.resolve().as_uri()
 
     def make_noteref(self, chapter: Chapter, note: Note, ref_id: str) -> etree._Element:
-        if self.book.config.notes == "footnotes":
+        if note.place == "keyed":
+            # No call in the text: the key phrase (note.key_id) is what the note points at.
+            return etree.Element("span", {"class": "noteref-keyed", "id": ref_id})
+        if note.place == "page":
             if ref_id != note.ref_id:
                 # A second call of the same note prints its number; the text is printed once.
                 sup = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
-                sup.text = str(note.number)
+                sup.text = note.mark
                 return sup
             # The note floats to the foot of the page from here; the empty anchor around it
             # records the page of the call (the note's own id records where the note is printed).
@@ -170,11 +182,20 @@ class PdfBuilder(Builder):
             span = inline_note_content(note, self, chapter)
             span.set("class", "footnote")
             span.set("id", note.id)
+            # The call and the marker print the note's own mark (a number or *, †, ‡).
+            span.set("data-mark", note.mark)
+            span.set("data-marker", f"{note.mark}." if note.mark.isdigit() else note.mark)
             anchor.append(span)
             return anchor
         link = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
-        link.text = str(note.number)
+        link.text = note.mark
         return link
+
+    def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
+        # The folio from the previous layout; before the first one, a stand-in of the same width.
+        span = etree.Element("b", {"class": "note-page"})
+        span.text = (self.note_folios or {}).get(anchor) or PAGE_STAND_IN
+        return span
 
     # ---- HTML ----------------------------------------------------------------------------------
 
@@ -230,21 +251,12 @@ class PdfBuilder(Builder):
                     "title": title, "children": []}
 
         entries: list[dict[str, Any]] = []
-        notes_done = False
-        has_notes = self.book.config.notes == "book-endnotes" and any(c.notes for c in self.book.chapters)
         for item in self.book.toc:
             if item.chapter.kind in ("dedication", "epigraph"):
                 continue
-            if has_notes and not notes_done and item.chapter.matter == "back":
-                entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                                "title": "Notes", "children": []})
-                notes_done = True
             top = entry(item.chapter)
             top["children"] = [entry(child.chapter) for child in item.children]
             entries.append(top)
-        if has_notes and not notes_done:
-            entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                            "title": "Notes", "children": []})
         return entries
 
     def render_html(self) -> str:
@@ -254,36 +266,26 @@ class PdfBuilder(Builder):
         before_toc: list[str] = []
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
-        book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
-            if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
-                after_toc.append(self._book_notes_section(book_notes))
-                book_notes = []
-            endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
-            if config.notes == "book-endnotes" and endnotes:
-                heading = chapter.title
-                if chapter.kind == "chapter" and chapter.number:
-                    heading = f"{chapter.number}. {chapter.title}"
-                book_notes.append((chapter, heading, endnotes))
-                endnotes = []
+            endnotes = self._endnotes(chapter)
             label, title, bookmark = self.chapter_labels(chapter)
             body = self.resolve_body(chapter)
             self._typeset_body(chapter, body)
+            if chapter.body.get("data-book-notes"):
+                self._notes_heads(body)
             rendered = chapter_tpl.render(
                 chapter=chapter,
                 body=_inner_html(body),
                 running_head=self.running_head(chapter),
                 endnotes=endnotes,
                 first_body=first_body,
-                page=self.page_name(chapter, first_body),
+                page="notes" if chapter.body.get("data-book-notes") else self.page_name(chapter, first_body),
                 label=label,
                 title=title,
                 bookmark=bookmark,
             )
             (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
-        if book_notes:
-            after_toc.append(self._book_notes_section(book_notes))
         year = (config.date or book.build_date.date().isoformat())[:4]
         return self.env.get_template("book.html.j2").render(
             config=config,
@@ -330,17 +332,42 @@ class PdfBuilder(Builder):
         first.text = None
         first.insert(0, cap)
 
-    def _endnotes(self, chapter: Chapter) -> list[tuple[int, str, str, str]]:
+    def _endnotes(self, chapter: Chapter) -> list[tuple[str, str, str, str]]:
+        """The notes printed at the end of ``chapter`` (place ``chapter``)."""
         result = []
         for note in chapter.notes:
+            if note.place != "chapter":
+                continue
             body = self.resolve_body(chapter, note.body)
             wrap_cjk(body)
             content = _inner_html(body)
-            result.append((note.number, note.id, f"#{note.ref_id}", content))
+            result.append((note.mark, note.id, f"#{note.ref_id}", content))
         return result
 
-    def _book_notes_section(self, groups: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]]) -> str:
-        return self.env.get_template("book-notes.html.j2").render(groups=groups)
+    def _notes_heads(self, body: etree._Element) -> None:
+        """Give each book-end note the running head of the page it began on in the last layout
+        ("Notes to pages 45–52", CMOS 14.42); the first note of a page sets the page's head."""
+        for li in body.iter("li"):
+            head = (self.note_heads or {}).get(li.get("id") or "")
+            li.set("data-head", head or "Notes")
+
+    def note_layout_info(self, document, folios: list[str]) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-untyped-def]
+        """From a layout: the folio of every anchor a book-end note refers to, and the running
+        head of the notes page each such note begins on."""
+        holder = next((c for c in self.book.chapters if c.body.get("data-book-notes")), None)
+        if holder is None:
+            return {}, {}
+        page_of = self.page_map(document, folios)
+        items = [(li.get("id"), li.get("data-anchor")) for li in holder.body.iter("li") if li.get("data-anchor")]
+        note_folios = {anchor: page_of.get(anchor, "") for _, anchor in items}
+        anchor_of = dict(items)
+        heads: dict[str, str] = {}
+        for page in document.pages:
+            on_page = [a for a in page.anchors if a in anchor_of]
+            head = notes_running_head([note_folios[anchor_of[i]] for i in on_page])
+            for note_id in on_page:
+                heads[note_id] = head
+        return note_folios, heads
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -424,7 +451,15 @@ class PdfBuilder(Builder):
         return round(1.1 * (10 + text_pages * 1.04 + openers * 1.0 + figures * 0.4))
 
     def layout(self):  # type: ignore[no-untyped-def]
-        """Lay the book out until the gutter suits the page count (two passes at most, usually)."""
+        """Lay the book out until the gutter suits the page count (two passes at most, usually).
+
+        Book-end notes print the folios of the pages they refer to, and their running heads
+        name those pages: they are filled from the previous layout and the book is laid out
+        again until they no longer change.  The Notes come after the body, so the pages
+        before them are the same in every pass (only a change of gutter moves them).
+        """
+        has_book_notes = any(c.body.get("data-book-notes") for c in self.book.chapters)
+        self.note_folios, self.note_heads = None, None
         html_text = self.render_html()
         geometry = self.geometry.for_pages(self.estimate_pages())
         documents: dict[float, tuple[Any, Geometry]] = {}
@@ -436,9 +471,19 @@ class PdfBuilder(Builder):
             pages = len(document.pages)
             need = gutter_for(pages)
             logger.debug("layout %d: %d pages with a %.3fin gutter", self.layouts, pages, geometry.gutter / 72)
-            if need == geometry.gutter:
+            settled = need == geometry.gutter
+            if has_book_notes and self.layouts < MAX_LAYOUTS + MAX_NOTE_LAYOUTS:
+                folios, heads = self.note_layout_info(document, self.page_labels(document))
+                if (folios, heads) != (self.note_folios, self.note_heads):
+                    self.note_folios, self.note_heads = folios, heads
+                    html_text = self.render_html()
+                    documents.clear()
+                    if not settled:
+                        geometry = self.geometry.for_pages(pages)
+                    continue
+            if settled:
                 break
-            if need in documents or self.layouts >= MAX_LAYOUTS:
+            if need in documents or self.layouts >= MAX_LAYOUTS + (MAX_NOTE_LAYOUTS if has_book_notes else 0):
                 # The count sits on a band boundary: keep the wider gutter, which is always safe.
                 document, geometry = documents[max(documents)]
                 break
