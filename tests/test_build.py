@@ -137,7 +137,7 @@ def test_chinese_characters_are_in_the_pdf_with_real_glyphs(demo_build: Path) ->
     for word in ("雷军", "小米", "金山"):
         assert word in text
     # Extracted text is not proof of a drawn glyph (engine-notes 9): the CJK font must cover them.
-    font = TTFont(REPO / "styles" / "fonts" / "NotoSerifSC-Regular-GB2312.otf")
+    font = TTFont(REPO / "styles" / "fonts" / "NotoSerifSC-Regular.otf")
     cmap = font.getBestCmap()
     used = {ch for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"}
     assert used and all(ord(ch) in cmap for ch in used)

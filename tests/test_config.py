@@ -33,7 +33,7 @@ def test_missing_required_keys_are_all_reported(tmp_path: Path) -> None:
 
 
 def test_wrong_types_name_key_and_line(tmp_path: Path) -> None:
-    found = problems(tmp_path, "title: [a, b]\nauthor: 42\nlanguage: en\nsubjects: {a: 1}\n")
+    found = problems(tmp_path, "title: [a, b]\nauthor: {a: 1}\nlanguage: en\nsubjects: {a: 1}\n")
     path = tmp_path / "book.yaml"
     assert f"{path}:1: 'title' expected a string, got a list" in found
     assert any(p.startswith(f"{path}:2: 'author' expected a string, a list of strings") for p in found)

@@ -82,9 +82,7 @@ def build_in_process(manuscript: Path, out: Path, formats: tuple[str, ...] = ("p
     pdf = None
     if "pdf" in formats:
         pdf = PdfBuilder(book).build_pdf(out)
-        book.page_map = pdf.page_map
-        book.page_starts = pdf.page_starts
-        book.print_pages = pdf.page_labels
+        book.print_layout = pdf.layout
     epub = EpubBuilder(book).build(out)
     return book, pdf, epub
 
@@ -140,7 +138,7 @@ def test_opf_manifest_and_spine(generated) -> None:  # type: ignore[no-untyped-d
     props = {i.get("href"): (i.get("properties"), i.get("media-type")) for i in epub.opf.xpath("//opf:item", namespaces=NS)}
     assert props["cover.jpg"] == ("cover-image", "image/jpeg")
     assert props["nav.xhtml"][0] == "nav"
-    assert props["fonts/NotoSerifSC-Regular-GB2312-subset.otf"] == (None, "font/otf")
+    assert props["fonts/NotoSerifSC-Regular-subset.otf"] == (None, "font/otf")
     spine = epub.spine_hrefs()
     chapters = [f"text/{c.id}.xhtml" for c in book.chapters]
     assert spine[:4] == ["pages/cover.xhtml", "pages/titlepage.xhtml", "pages/copyright.xhtml", chapters[0]]
@@ -234,22 +232,22 @@ def test_pagebreaks_stand_before_the_first_element_of_their_print_page(generated
 
     checked = 0
     for label, _, span in epub.markers():
-        if label in book.page_starts:
+        if label in book.print_layout.page_starts:
             # A page that begins inside a block is marked at its first word, inside that block.
-            assert span.getparent().get("id") == book.page_starts[label][0] or any(
-                a.get("id") == book.page_starts[label][0] for a in span.iterancestors()), label
+            assert span.getparent().get("id") == book.print_layout.page_starts[label][0] or any(
+                a.get("id") == book.print_layout.page_starts[label][0] for a in span.iterancestors()), label
             checked += 1
             continue
         following = span.getnext()
         while following is not None and following.get(f"{{{NS['epub']}}}type") == "pagebreak":
             following = following.getnext()
-        if following is None or anchor_of(following) not in book.page_map:
+        if following is None or anchor_of(following) not in book.print_layout.page_map:
             following = span.getparent()  # a marker inside an item, caption or section start
             if following.tag in (f"{{{NS['x']}}}td", f"{{{NS['x']}}}th"):
                 following = following.getparent()
         anchor = anchor_of(following)
-        assert anchor in book.page_map, (label, etree.tostring(following)[:300])
-        element_label = book.page_map[anchor]
+        assert anchor in book.print_layout.page_map, (label, etree.tostring(following)[:300])
+        element_label = book.print_layout.page_map[anchor]
         if span.getnext() is not None and span.getnext().get(f"{{{NS['epub']}}}type") == "pagebreak":
             continue  # a page on which nothing starts, marked with the next page
         assert element_label == label, following.get("id")
@@ -262,7 +260,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
     import pymupdf
 
     _, book, pdf, epub = generated
-    assert book.page_starts, "the generated book has pages that begin inside a paragraph"
+    assert book.print_layout.page_starts, "the generated book has pages that begin inside a paragraph"
     with pymupdf.open(pdf.path) as doc:
         pages = []
         for page in doc:
@@ -273,7 +271,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
             pages.append((margin, re.sub(r"\s+", " ", page.get_text())[:200]))
     compared = 0
     for label, _, span in epub.markers():
-        if label not in book.page_starts:
+        if label not in book.print_layout.page_starts:
             continue
         after = "".join(span.xpath("following::text()")[:6])
         words = re.findall(r"\w+", after)[:3]
@@ -282,7 +280,7 @@ def test_pages_that_begin_inside_a_paragraph_are_marked_at_their_first_word(gene
         assert len(words) == 3 and matches, (label, words)
         assert any(label in pages[i][0] for i in matches), (label, words, [pages[i][0] for i in matches])
         compared += 1
-    assert compared == len(book.page_starts) >= 3
+    assert compared == len(book.print_layout.page_starts) >= 3
 
 
 def test_page_list_numbers_equal_the_printed_folios(generated) -> None:  # type: ignore[no-untyped-def]
@@ -337,7 +335,7 @@ def test_epub_only_build_author_cover_image_without_alt_and_body_face(tmp_path: 
     assert fonts == [
         "EPUB/fonts/EBGaramond-Bold-subset.ttf", "EPUB/fonts/EBGaramond-BoldItalic-subset.ttf",
         "EPUB/fonts/EBGaramond-Italic-subset.otf", "EPUB/fonts/EBGaramond-Regular-subset.otf",
-        "EPUB/fonts/NotoSerifSC-Regular-GB2312-subset.otf",
+        "EPUB/fonts/NotoSerifSC-Regular-subset.otf",
     ]
     assert 'body { font-family: "bookmaker Serif", "bookmaker CJK", serif; }' in epub.zip.read("EPUB/css/fonts.css").decode()
     assert epubcheck_messages(path) == []
@@ -365,7 +363,7 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     from fontTools.ttLib import TTFont
 
     epub = generated[3]
-    data = epub.zip.read("EPUB/fonts/NotoSerifSC-Regular-GB2312-subset.otf")
+    data = epub.zip.read("EPUB/fonts/NotoSerifSC-Regular-subset.otf")
     text = "".join(
         "".join(epub.xml(n).itertext()) for n in epub.zip.namelist() if n.endswith(".xhtml")
     )
@@ -377,7 +375,7 @@ def test_cjk_subset_holds_only_the_characters_used(generated) -> None:  # type: 
     runs = chapter.xpath('//x:span[@class="cjk"]', namespaces=NS)
     assert runs and all(r.get("lang") == "zh" and all(is_cjk(ch) for ch in r.text) for r in runs)
     css = epub.zip.read("EPUB/css/fonts.css").decode()
-    assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-GB2312-subset.otf"); }' in css
+    assert '@font-face { font-family: "bookmaker CJK"; src: url("../fonts/NotoSerifSC-Regular-subset.otf"); }' in css
     assert 'body { font-family: serif, "bookmaker CJK"; }' in css
     head = epub.xml("EPUB/pages/titlepage.xhtml").xpath("//x:link/@href", namespaces=NS)
     assert head == ["../css/fonts.css", "../css/epub.css"]

@@ -147,8 +147,10 @@ def test_link_to_an_id_on_the_title_heading_resolves(make_book: Callable[..., Pa
         book = read_book(root)
     assert not [m for m in caplog.messages if "points nowhere" in m]
     assert book.chapters[1].title == "Beta"
+    # The id on the title heading is the chapter's own anchor: the link goes to the chapter.
+    assert [c.id for c in book.chapters] == ["alpha-start", "beta-start"]
     link = book.chapters[0].body.find(".//a")
-    assert (link.get("data-chapter"), link.get("data-anchor")) == ("b", "beta-start")
+    assert (link.get("data-chapter"), link.get("data-anchor")) == ("beta-start", None)
 
 
 def test_captions_get_smart_punctuation_and_emphasis(make_book: Callable[..., Path]) -> None:

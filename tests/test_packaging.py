@@ -22,7 +22,10 @@ def test_installed_wheel_builds_with_packaged_theme(make_book: Callable[..., Pat
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
     assert (target / "bookmaker" / "styles" / "print.css").is_file()
-    assert (target / "bookmaker" / "styles" / "fonts" / "NotoSerifSC-Regular-GB2312.otf").is_file()
+    assert (target / "bookmaker" / "styles" / "fonts" / "NotoSerifSC-Regular.otf").is_file()
+    # The message catalogues of generated text (bookmaker.labels) travel with the package.
+    for language in ("en", "de", "fr", "es", "it", "pt", "nl", "zh-Hans", "zh-Hant", "ja"):
+        assert (target / "bookmaker" / "locales" / f"{language}.yaml").is_file(), language
     root = make_book({"book.yaml": "title: Far Away\nauthor: A\nlanguage: en\n", "a.md": "# One\n\n雷军 was here.\n"}, name="other/manuscript")
     env = dict(os.environ, PYTHONPATH=str(target))
     probe = subprocess.run([sys.executable, "-c", "import bookmaker.resources as r; print(r.default_styles())"],

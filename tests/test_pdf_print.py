@@ -132,7 +132,7 @@ def check_blank_pages(built: Built) -> None:
 def check_page_map(built: Built) -> None:
     """The page map (the EPUB page-list's source) names the folio printed on each id's page."""
     expected = labels(built)
-    page_map, dests = built.result.page_map, built.pdf.dests
+    page_map, dests = built.result.layout.page_map, built.pdf.dests
     checked = printed = 0
     for anchor, label in page_map.items():
         if anchor not in dests:
@@ -287,7 +287,7 @@ def test_demo_front_matter_order_and_roman_folios(demo: Built) -> None:
              dests[chapters["epigraph"].id], dests["contents"], dests[chapters["prologue"].id]]
     assert order == sorted(order) and order[0] == 1
     assert dests["copyright-page"] == dests["title-page"] + 1  # the verso of the title page
-    page_map = demo.result.page_map
+    page_map = demo.result.layout.page_map
     assert page_map["contents"] == "ix" and page_map["copyright-page"] == "iv"
     assert page_map[chapters["prologue"].id] == "1"
     part = next(c for c in demo.book.chapters if c.kind == "part")
@@ -724,8 +724,7 @@ def check_long_epub(built: Built, tmp_path: Path) -> None:
     from conftest import epubcheck_messages
 
     book = built.book
-    book.page_map, book.page_starts = built.result.page_map, built.result.page_starts
-    book.print_pages = built.result.page_labels
+    book.print_layout = built.result.layout
     for folder in ("epub1", "epub2"):
         (tmp_path / folder).mkdir()
     first = EpubBuilder(book).build(tmp_path / "epub1")

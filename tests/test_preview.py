@@ -68,8 +68,8 @@ def test_serves_contents_chapters_notes_figures_and_fonts(server):
     assert "A caption</figcaption>" in two and 'src="images/sq.png"' in two
     assert 'href="one.html"' in two
     status, css = fetch(server.url + "styles/screen.css")
-    assert status == 200 and "NotoSerifSC-Regular-GB2312.otf" in css
-    with urllib.request.urlopen(server.url + "styles/fonts/NotoSerifSC-Regular-GB2312.otf") as font:
+    assert status == 200 and "NotoSerifSC-Regular.otf" in css
+    with urllib.request.urlopen(server.url + "styles/fonts/NotoSerifSC-Regular.otf") as font:
         assert font.read(4) == b"OTTO"
     with urllib.request.urlopen(server.url + "images/sq.png") as image:
         assert image.read(4) == b"\x89PNG"

@@ -11,10 +11,10 @@ BLOCK_TAGS = frozenset(
 )
 
 
-def anchor_blocks(book: Book) -> None:
+def anchor_blocks(book: Book, report: Report | None = None) -> None:
     """Set ``id="{chapter id}-b{n}"`` on every block without an id (n counts blocks in document order).
 
-    The PDF reports the page of every id it lays out (``Book.page_map``); the EPUB builder
+    The PDF reports the page of every id it lays out (``Book.print_layout``); the EPUB builder
     puts its page-break markers before the first block of each page.  Ids depend only on
     the chapter's own text, so they are stable between builds.  Notes are not numbered:
     in print they sit at the foot of the page, outside the reading order of the text.

@@ -38,8 +38,8 @@ BUNDLED_STYLES = {
     "apa": "apa.csl",
     "mla": "modern-language-association.csl",
 }
-#: The title of a generated bibliography, by style.
-BIBLIOGRAPHY_TITLES = {"chicago-author-date": "References", "apa": "References", "mla": "Works Cited"}
+#: The label of a generated bibliography's title, by style (Chicago NB: Bibliography).
+BIBLIOGRAPHY_TITLES = {"chicago-author-date": "references", "apa": "references", "mla": "works_cited"}
 #: The id of the generated bibliography when the manuscript has no ``kind: bibliography`` file.
 BIBLIOGRAPHY_ID = "book-bibliography"
 #: Kinds a generated bibliography comes before.
@@ -216,10 +216,13 @@ class Citations:
         _splice(tree, _NOTE_RE, lambda n: by_number[n].note if n in by_number else None)
 
 
-def add_citations(book: Any, citations: Citations) -> None:
-    """Format the citations, fill them into the chapters and notes, and add the bibliography."""
+def format_citations(book: Any, report: Any) -> None:
+    """The pass: format the citations, fill them into the chapters and notes, add the bibliography."""
     from bookmaker.model import Chapter
 
+    citations: Citations | None = book.citations
+    if citations is None:
+        return
     citations.format_all()
     for chapter in book.chapters:
         citations.fill(chapter.body)
@@ -231,7 +234,9 @@ def add_citations(book: Any, citations: Citations) -> None:
         return
     holder = next((c for c in book.chapters if c.kind == "bibliography"), None)
     if holder is None:
-        title = BIBLIOGRAPHY_TITLES.get(citations.style, "Bibliography")
+        from bookmaker.labels import labels_for
+
+        title = labels_for(book.config)(BIBLIOGRAPHY_TITLES.get(citations.style, "bibliography"))
         holder = Chapter(kind="bibliography", title=title, id=BIBLIOGRAPHY_ID, source=book.config.path,
                          body=etree.Element("div"), generated=True)
         at = next((i for i, c in enumerate(book.chapters) if c.kind in BIBLIOGRAPHY_BEFORE), len(book.chapters))

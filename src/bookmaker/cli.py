@@ -86,10 +86,16 @@ def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
             _clear_progress()
             _error(str(exc))
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             _clear_progress()
-            _error("interrupted; previous outputs were left untouched")
+            # bookmaker.output.Interrupted says what the output folder holds when the commit was under way.
+            _error(getattr(exc, "message", "interrupted; previous outputs were left untouched"))
             sys.exit(130)
+        except MemoryError:
+            # The machine, not bookmaker: 'limits: {max_memory_mb: N}' turns this into a named limit.
+            _clear_progress()
+            _error("out of memory: the book needs more than this machine allows (see 'limits:' in book.yaml)")
+            sys.exit(EXIT_MANUSCRIPT)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for the user
             _clear_progress()
             if kwargs.get("debug"):
@@ -108,6 +114,13 @@ def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _MANUSCRIPT = click.argument("manuscript", default="manuscript", type=click.Path(path_type=Path))
+
+
+def _output_folder(value: str) -> Path:
+    # An empty -o (an unset shell variable) would otherwise mean the current folder.
+    if not value.strip():
+        raise click.BadParameter("is empty; name the output folder, such as -o build")
+    return Path(value)
 
 
 def _parse_formats(value: str) -> tuple[str, ...]:
@@ -136,7 +149,7 @@ def main() -> None:
 
 @main.command()
 @_MANUSCRIPT
-@click.option("-o", "--output", "outdir", default="build", type=click.Path(path_type=Path), help="Output folder (default: build/).")
+@click.option("-o", "--output", "outdir", default="build", callback=lambda _ctx, _param, value: _output_folder(value), help="Output folder (default: build/).")
 @click.option("--format", "formats", default="pdf,epub", help="Formats to build: pdf, epub or pdf,epub.")
 @click.option("--strict", is_flag=True, help="Fail (exit 6) if any warning was reported.")
 @click.option("--watch", is_flag=True, help="Build again each time a manuscript or style file is saved (Ctrl-C stops).")
@@ -178,10 +191,14 @@ def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict
     from bookmaker.pipeline import build as run_build
 
     counter = _setup_logging(verbose, quiet, progress=True)
-    result = run_build(manuscript, outdir, formats)
+
+    def strict_check() -> None:
+        # Before the commit: a strict failure leaves the previous outputs in place.
+        if strict and counter.messages:
+            raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode; the previous outputs were left untouched")
+
+    result = run_build(manuscript, outdir, formats, before_commit=strict_check)
     _clear_progress()
-    if strict and counter.messages:
-        raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode")
     if not quiet:
         for fmt, path in result.outputs.items():
             extra = f" ({result.pages} pages)" if fmt == "pdf" and result.pages else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from bookmaker.errors import ConfigError, format_location
+from bookmaker.errors import ConfigError, format_location, shorten, shown
 from bookmaker.log import warn
 
 CONFIG_NAME = "book.yaml"
@@ -127,6 +128,10 @@ class Limits:
     max_image_pixels: int = 100_000_000
     #: A chapter file larger than this (in bytes) is reported with a warning.
     max_chapter_bytes: int = 2_000_000
+    #: Wall time a build may take, in seconds (for builds of untrusted manuscripts); default no limit.
+    max_seconds: int | None = None
+    #: Memory a build may take, in megabytes (the process's address space); default no limit.
+    max_memory_mb: int | None = None
 
 
 @dataclass
@@ -154,6 +159,8 @@ class BookConfig:
     citations: CitationOptions = field(default_factory=CitationOptions)
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
+    #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
+    labels: dict[str, str] = field(default_factory=dict)
     pdf: PdfOptions = field(default_factory=PdfOptions)
     epub: EpubOptions = field(default_factory=EpubOptions)
     network: NetworkOptions = field(default_factory=NetworkOptions)
@@ -172,33 +179,95 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation"
+    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation labels"
     " bibliography citation-style citation-notes nocite"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard")
 EPUB_KEYS = ("embed_fonts",)
 NETWORK_KEYS = ("allow",)
-LIMIT_KEYS = ("max_image_pixels", "max_chapter_bytes")
+LIMIT_KEYS = ("max_image_pixels", "max_chapter_bytes", "max_seconds", "max_memory_mb")
 
 
 class _LineDict(dict[str, Any]):
-    """A mapping that remembers the source line of each key."""
+    """A mapping that remembers the source line of each key and the text of each plain scalar value."""
 
     lines: dict[str, int]
+    #: The value as written, for scalars YAML typed as something else (``title: No``, ``3.10``, ``007``).
+    raw: dict[str, str]
+
+
+class _LineList(list[Any]):
+    """A sequence that remembers the text of each plain scalar item (``subjects: [No, 3.10]``)."""
+
+    raw: list[str | None]
+
+
+#: Deeper YAML than this is refused (PyYAML composes recursively: 500 levels exhaust the stack).
+MAX_YAML_DEPTH = 50
+#: Characters that have no place in a title or a name (C0 and C1 controls but tab and line feed).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings remember the line of each key (1-based)."""
+    """SafeLoader whose mappings remember the line of each key (1-based); refuses aliases, deep nesting, repeated keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        #: (line in the file, message): the line offset of front matter already added.
+        self.problems: list[tuple[int, str]] = []
+        self.line_offset = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            # An alias repeats a node; nested ones grow exponentially ("billion laughs": 484 bytes, 3 GB).
+            mark = self.peek_event().start_mark
+            raise yaml.MarkedYAMLError(problem="aliases (*name) are not allowed; write the value out", problem_mark=mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.MarkedYAMLError(problem=f"nested more than {MAX_YAML_DEPTH} levels deep", problem_mark=mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _plain_text(node: yaml.Node) -> str | None:
+    """The text of an untagged plain scalar, or None (a quoted scalar is a string already)."""
+    if isinstance(node, yaml.ScalarNode) and node.style is None and not node.tag.endswith(":str"):
+        return node.value
+    return None
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
     loader.flatten_mapping(node)
     result = _LineDict()
     result.lines = {}
+    result.raw = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        shown_line = line + loader.line_offset
+        if not isinstance(key, (str, int, float, bool, dt.date)):
+            loader.problems.append((shown_line, "a key must be a plain name such as 'title', not a list or a mapping"))
+            continue
+        if key in result:
+            first = result.lines[str(key)] + loader.line_offset
+            loader.problems.append((shown_line, f"'{shorten(str(key))}' is given twice (lines {first} and {shown_line}); keep one"))
+            continue
         result[key] = loader.construct_object(value_node, deep=True)
-        result.lines[str(key)] = key_node.start_mark.line + 1
+        result.lines[str(key)] = line
+        raw = _plain_text(value_node)
+        if raw is not None:
+            result.raw[str(key)] = raw
+    return result
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LineList:
+    result = _LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.raw = [_plain_text(child) for child in node.value]
     return result
 
 
@@ -211,20 +280,58 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)  # type: ignore[arg-type]
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)  # type: ignore[arg-type]
 
 
 def parse_yaml(text: str, path: Path, line_offset: int = 0) -> Any:
-    """Parse YAML text; a syntax error becomes a ConfigError with file, line and column."""
+    """Parse YAML text; a syntax error, an alias, a repeated key or a control character becomes a ConfigError."""
+    loader = None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        # The reader checks every character up front (a NUL byte fails here, by position).
+        loader = _LineLoader(text)
+        loader.line_offset = line_offset
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
         col = f":{mark.column + 1}" if mark else ""
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = shorten(exc.problem or exc.context or "invalid YAML", 120)
         where = format_location(path, line, "")[:-2]
         raise ConfigError([f"{where}{col}: invalid YAML: {problem}"]) from None
+    except yaml.reader.ReaderError as exc:
+        # A NUL byte or another character YAML does not allow (found before parsing, by position).
+        line = text.count("\n", 0, exc.position) + 1 + line_offset
+        raise ConfigError([format_location(path, line, f"invalid YAML: the character U+{exc.character:04X} is not allowed; remove it")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([format_location(path, None, f"invalid YAML: {shorten(str(exc), 120)}")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    problems = list(loader.problems)
+    problems += [(line + line_offset, message) for line, message in _bad_characters(data, None)]
+    if problems:
+        raise ConfigError([format_location(path, line, message) for line, message in sorted(problems)])
+    return data
+
+
+def _bad_characters(value: Any, where: tuple[str, int] | None) -> list[tuple[int, str]]:
+    """Strings holding unpaired surrogates (YAML's "\\ud800") or control characters, by key and line."""
+    found: list[tuple[int, str]] = []
+    if isinstance(value, dict):
+        lines = getattr(value, "lines", {})
+        for key, item in value.items():
+            found += _bad_characters(item, (str(key), lines.get(str(key), where[1] if where else 1)))
+    elif isinstance(value, list):
+        for item in value:
+            found += _bad_characters(item, where)
+    elif isinstance(value, str) and where is not None:
+        key, line = where
+        if _SURROGATE_RE.search(value):
+            found.append((line, f"'{key}' holds an unpaired surrogate (a broken \\u escape), which is not text"))
+        elif match := _CONTROL_RE.search(value):
+            found.append((line, f"'{key}' holds the control character U+{ord(match.group()):04X}; remove it"))
+    return found
 
 
 class _Problems:
@@ -241,6 +348,9 @@ class _Problems:
 
 def load_config(manuscript: Path) -> BookConfig:
     """Load ``manuscript/book.yaml``; raise ConfigError listing every problem found."""
+    # One absolute, resolved root for every path of the book, so that nothing derived from
+    # paths (chapter ids, EPUB file names) depends on how the path was typed or on the cwd.
+    manuscript = manuscript.resolve()
     path = manuscript / CONFIG_NAME
     if not manuscript.is_dir():
         raise ConfigError([f"{format_location(manuscript, None, 'manuscript folder not found')}"])
@@ -275,13 +385,13 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     authors = _authors(p, data)
     language = _string(p, data, "language", required=True)
     if language and not _LANG_RE.match(language):
-        p.add("language", f"must be a language tag such as 'en' or 'zh-Hans', got {language!r}")
+        p.add("language", f"must be a language tag such as 'en' or 'zh-Hans', got {shown(language)}")
     isbn = _string(p, data, "isbn")
     if isbn is not None:
         isbn = _isbn(p, isbn)
     slug = _string(p, data, "slug")
     if slug is not None and not _SLUG_RE.match(slug):
-        p.add("slug", f"must be a file name of letters, digits, '.', '_' or '-', got {slug!r}")
+        p.add("slug", f"must be a file name of letters, digits, '.', '_' or '-', got {shown(slug)}")
     notes = _notes_options(p, data)
 
     config = BookConfig(
@@ -309,7 +419,10 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         epub=_epub_options(p, data),
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
         limits=_limits(p, data),
+        labels=_labels(p, data),
     )
+    if language and _LANG_RE.match(language):
+        _check_language(path, data, language, config.labels)
     # The print geometry is checked here too, so that every build (EPUB-only included)
     # and `bookmaker check` report a bad 'pdf.trim' with the other problems.
     from bookmaker.geometry import Geometry
@@ -324,15 +437,19 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
 
 
 def _warn_unknown(path: Path, data: _LineDict, key: str, known: tuple[str, ...] | list[str], prefix: str = "") -> None:
+    line = data.lines.get(key) if hasattr(data, "lines") else None
+    key = shorten(key, 40)
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    warn(f"'{prefix}{key}': unknown key{hint}", path, data.lines.get(key) if hasattr(data, "lines") else None, code="BM101")
+    warn(f"'{prefix}{key}': unknown key{hint}", path, line, code="BM101")
 
 
 def _type_name(value: Any) -> str:
-    return {str: "a string", int: "a number", float: "a number", bool: "true/false", list: "a list", dict: "a mapping"}.get(
-        type(value), type(value).__name__
-    ) if not isinstance(value, dict) else "a mapping"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return {str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(type(value), type(value).__name__)
 
 
 def _string(p: _Problems, data: _LineDict, key: str, required: bool = False) -> str | None:
@@ -340,17 +457,37 @@ def _string(p: _Problems, data: _LineDict, key: str, required: bool = False) -> 
         if required:
             p.items.append(format_location(p.path, None, f"'{key}' is required"))
         return None
-    value = data[key]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)
+    value = as_text(data, key)
     if not isinstance(value, str):
         p.add(key, f"expected a string, got {_type_name(value)}")
         return None
     value = value.strip()
-    if required and not value:
-        p.add(key, "must not be empty")
+    if required and not visible(value):
+        p.add(key, "must not be empty" if not value else "holds only invisible characters (zero-width spaces or joiners)")
         return None
     return value or None
+
+
+def as_text(data: dict[str, Any], key: str) -> Any:
+    """``data[key]``, as the author wrote it when YAML typed a plain scalar (``No``, ``12:30``, ``007``, ``3.10``).
+
+    YAML 1.1 reads those as false, 750, 7 and 3.1; a title or a name is text, so the written
+    characters are kept.  Anything that is not a scalar (a list, a mapping) is returned as it is.
+    """
+    value = data[key]
+    raw = getattr(data, "raw", {}).get(key)
+    if raw is not None and not isinstance(value, (str, list, dict)) and value is not None:
+        return raw
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` has a character that prints (not only spaces and zero-width format characters)."""
+    import unicodedata
+
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
 
 
 def _string_list(p: _Problems, data: _LineDict, key: str, label: str | None = None) -> list[str]:
@@ -359,8 +496,11 @@ def _string_list(p: _Problems, data: _LineDict, key: str, label: str | None = No
         return []
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
-        return [str(v) for v in value]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float, bool, dt.date)) for v in value):
+        raw = getattr(value, "raw", [None] * len(value))
+        return [v if isinstance(v, str) else (r if r is not None else str(v)) for v, r in zip(value, raw)]
+    if not isinstance(value, (list, dict)):
+        return [str(as_text(data, key))]
     p.add(label or key, "expected a string or a list of strings")
     return []
 
@@ -370,25 +510,28 @@ def _authors(p: _Problems, data: _LineDict) -> list[Contributor]:
     if value is None:
         p.items.append(format_location(p.path, None, "'author' is required"))
         return []
-    if isinstance(value, str):
-        value = [value]
+    if not isinstance(value, (list, dict)):
+        value = [as_text(data, "author")]
     if not isinstance(value, list) or not value:
         p.add("author", f"expected a string, a list of strings or a list of {{name, role}} maps, got {_type_name(value)}")
         return []
     result: list[Contributor] = []
-    for i, item in enumerate(value, 1):
-        if isinstance(item, str) and item.strip():
+    raw_items = getattr(value, "raw", [None] * len(value))
+    for i, (item, raw_item) in enumerate(zip(value, raw_items), 1):
+        if raw_item is not None and not isinstance(item, str):
+            item = raw_item  # author: [No, 007] are names as written
+        if isinstance(item, str) and visible(item):
             result.append(Contributor(item.strip()))
         elif isinstance(item, dict):
-            name = item.get("name")
+            name = as_text(item, "name") if "name" in item else None
             role = str(item.get("role", "author")).strip().lower()
-            if not isinstance(name, str) or not name.strip():
+            if not isinstance(name, str) or not visible(name):
                 p.add("author", f"entry {i}: 'name' is required")
                 continue
             if role not in ROLES:
                 close = difflib.get_close_matches(role, list(ROLES), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f" (known roles: {', '.join(ROLES)})"
-                p.add("author", f"entry {i}: unknown role {role!r}{hint}")
+                p.add("author", f"entry {i}: unknown role {shown(role)}{hint}")
                 continue
             for extra in item:
                 if extra not in ("name", "role", "file_as"):
@@ -415,7 +558,7 @@ def _date(p: _Problems, data: _LineDict) -> str | None:
             return text
         except ValueError:
             continue
-    p.add("date", f"expected a date such as 2026-11-01 (or 2026-11, or 2026), got {text!r}")
+    p.add("date", f"expected a date such as 2026-11-01 (or 2026-11, or 2026), got {shown(text)}")
     return None
 
 
@@ -430,9 +573,9 @@ def _isbn(p: _Problems, raw: str) -> str | None:
         if total % 11 == 0:
             return digits
     else:
-        p.add("isbn", f"expected an ISBN-13 or ISBN-10, got {raw!r}")
+        p.add("isbn", f"expected an ISBN-13 or ISBN-10, got {shown(raw)}")
         return None
-    p.add("isbn", f"{raw!r} has a wrong check digit")
+    p.add("isbn", f"{shown(raw)} has a wrong check digit")
     return None
 
 
@@ -476,11 +619,17 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
     seen: set[Path] = set()
     result: list[Path] = []
     for name in value:
-        path = (p.path.parent / name).resolve()
+        # Lexical (a symlinked chapter keeps its own name, as in path order); checked resolved.
+        listed = Path(os.path.normpath(p.path.parent / name))
+        path = listed.resolve()
         if path in seen or name in value[: value.index(name)]:
             p.add("contents", f"lists {name} twice")
-        elif _manuscript_file(p, "contents", name) is not None:
-            result.append(path)
+        elif not path.is_relative_to(p.path.parent.resolve()):
+            p.add("contents", f"{name} is outside the manuscript folder (or links out of it); copy it in")
+        elif not path.is_file():
+            p.add("contents", f"file not found: {name}")
+        else:
+            result.append(listed)
         seen.add(path)
     if not value:
         p.add("contents", "is empty; list at least one .md file or remove the key")
@@ -534,7 +683,7 @@ def _flag(p: _Problems, data: _LineDict, key: str, default: bool) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        p.add(key, f"expected true or false, got {value!r}")
+        p.add(key, f"expected true or false, got {shown(value)}")
         return default
     return value
 
@@ -545,7 +694,7 @@ def _epub_options(p: _Problems, data: _LineDict) -> EpubOptions:
     if "embed_fonts" in section:
         value = section["embed_fonts"]
         if not isinstance(value, bool):
-            p.add("epub.embed_fonts", f"expected true or false, got {value!r}")
+            p.add("epub.embed_fonts", f"expected true or false, got {shown(value)}")
         else:
             options.embed_fonts = value
     return options
@@ -559,7 +708,7 @@ def _limits(p: _Problems, data: _LineDict) -> Limits:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            p.add(f"limits.{key}", f"expected a positive whole number, got {value!r}")
+            p.add(f"limits.{key}", f"expected a positive whole number, got {shown(value)}")
             continue
         setattr(limits, key, value)
     return limits
@@ -618,3 +767,52 @@ def _citation_options(p: _Problems, data: _LineDict) -> CitationOptions:
         notes=_choice(p, data, "citation-notes", "citation-notes", CITATION_NOTES, "footnotes"),
         nocite=tuple(_string_list(p, data, "nocite")),
     )
+
+
+def _labels(p: _Problems, data: _LineDict) -> dict[str, str]:
+    """``labels:``: the author's wording for any generated string, checked against the catalogue."""
+    from bookmaker.labels import check_override, label_names, suggest
+
+    value = data.get("labels")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        p.add("labels", f"expected a mapping of label names to text (such as 'contents: Inhalt'), got {_type_name(value)}")
+        return {}
+    known = set(label_names())
+    result: dict[str, str] = {}
+    for key in value:
+        name = str(key)
+        if name not in known:
+            close = suggest(name)
+            hint = f"; did you mean '{close}'?" if close else " (the label names are listed in the README)"
+            warn(f"'labels.{name}': unknown label{hint}", p.path, _line(value, name), code="BM120")
+            continue
+        text = as_text(value, key)
+        if not isinstance(text, str):
+            p.items.append(format_location(p.path, _line(value, name), f"'labels.{name}' expected a string, got {_type_name(text)}"))
+            continue
+        problem = check_override(name, text)
+        if problem:
+            p.items.append(format_location(p.path, _line(value, name), f"'labels.{name}' {problem}"))
+            continue
+        result[name] = text
+    return result
+
+
+def _line(data: Any, key: str) -> int | None:
+    return getattr(data, "lines", {}).get(key)
+
+
+def _check_language(path: Path, data: _LineDict, language: str, overrides: dict[str, str]) -> None:
+    """A language without a shipped catalogue gets English generated text: say so once, with the way out."""
+    from bookmaker.labels import label_names, resolve_language
+
+    if resolve_language(language) is None and not set(label_names()) <= set(overrides):
+        warn(
+            f"'language': bookmaker has no catalogue of generated text for {language!r}, so contents, chapter "
+            "labels and the copyright page are in English; give your wording under 'labels:' in book.yaml",
+            path,
+            data.lines.get("language"),
+            code="BM121",
+        )

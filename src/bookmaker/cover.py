@@ -21,7 +21,7 @@ INK = (243, 234, 216)
 ACCENT = (201, 164, 92)
 
 LATIN_FACES = {"regular": "EBGaramond-Regular.otf", "italic": "EBGaramond-Italic.otf"}
-CJK_FACE = "NotoSerifSC-Regular-GB2312.otf"
+CJK_FACE = "NotoSerifSC-Regular.otf"
 
 
 def font_path(name: str) -> Path:

@@ -15,11 +15,19 @@ from bookmaker.cover import font_path
 #: The CJK fallback. It comes after the body face in the font stack and holds only CJK
 #: characters, so Latin text keeps the reader's (or the embedded) face.  No unicode-range:
 #: MuPDF's CSS parser rejects ranges such as U+F900-FAFF and then drops the whole stylesheet.
-CJK_FONT = "NotoSerifSC-Regular-GB2312.otf"
+CJK_FONT = "NotoSerifSC-Regular.otf"
 #: Our own family names, so that a system copy of the same font can never stand in
 #: (styles/fonts/README.md).
 CJK_FAMILY = "bookmaker CJK"
 BODY_FAMILY = "bookmaker Serif"
+MONO_FAMILY = "bookmaker Mono"
+#: The code face, embedded whenever the book has code (readers' monospace fonts lack box
+#: drawing and differ in width): (file, font-style, font-weight).
+MONO_FONTS = (
+    ("JetBrainsMono-Regular.ttf", "normal", "normal"),
+    ("JetBrainsMono-Italic.ttf", "italic", "normal"),
+    ("JetBrainsMono-Bold.ttf", "normal", "bold"),
+)
 #: The body face embedded with ``epub: {embed_fonts: true}``: (file, font-style, font-weight).
 BODY_FONTS = (
     ("EBGaramond-Regular.otf", "normal", "normal"),
@@ -38,6 +46,7 @@ class EmbeddedFont:
     data: bytes
     rule: str
     cjk: bool = False
+    mono: bool = False
 
     @property
     def media_type(self) -> str:
@@ -72,20 +81,30 @@ def subset_font(name: str, chars: set[str]) -> bytes | None:
     return out.getvalue()
 
 
-def epub_fonts(text: str, embed_body: bool) -> list[EmbeddedFont]:
-    """The fonts to embed for a book whose documents contain ``text``."""
+def _faces(faces: tuple[tuple[str, str, str], ...], family: str, chars: set[str], mono: bool = False) -> list[EmbeddedFont]:
+    """The faces of one family cut down to ``chars``, each with its @font-face rule."""
+    found = []
+    for name, style, weight in faces:
+        data = subset_font(name, chars)
+        if data:
+            file_name = subset_name(name)
+            rule = (f'@font-face {{ font-family: "{family}"; font-style: {style}; font-weight: {weight}; '
+                    f'src: url("../fonts/{file_name}"); }}')
+            found.append(EmbeddedFont(file_name, data, rule, mono=mono))
+    return found
+
+
+def epub_fonts(text: str, embed_body: bool, code: str = "") -> list[EmbeddedFont]:
+    """The fonts to embed for a book whose documents contain ``text``, ``code`` of it in code."""
     fonts: list[EmbeddedFont] = []
+    if code.strip():
+        chars = {ch for ch in code if ch.isprintable() and not is_cjk(ch)} | {chr(c) for c in range(0x20, 0x7F)}
+        fonts += _faces(MONO_FONTS, MONO_FAMILY, chars, mono=True)
     cjk = {ch for ch in text if is_cjk(ch)}
     if embed_body:
         # Printable ASCII always, so that a reader's UI strings and later edits still render.
         latin = {ch for ch in text if not is_cjk(ch) and ch.isprintable()} | {chr(c) for c in range(0x20, 0x7F)}
-        for name, style, weight in BODY_FONTS:
-            data = subset_font(name, latin)
-            if data:
-                file_name = subset_name(name)
-                rule = (f'@font-face {{ font-family: "{BODY_FAMILY}"; font-style: {style}; font-weight: {weight}; '
-                        f'src: url("../fonts/{file_name}"); }}')
-                fonts.append(EmbeddedFont(file_name, data, rule))
+        fonts += _faces(BODY_FONTS, BODY_FAMILY, latin)
     data = subset_font(CJK_FONT, cjk) if cjk else None
     if data:
         file_name = subset_name(CJK_FONT)
@@ -100,12 +119,14 @@ def fonts_css(fonts: list[EmbeddedFont]) -> str:
     Fallback is per character and goes on past a generic family, so ``serif, "CJK"`` keeps
     the reader's serif for Latin text and takes Chinese from the subset.
     """
-    body = [f'"{BODY_FAMILY}"'] if any(not f.cjk for f in fonts) else ["serif"]
+    body = [f'"{BODY_FAMILY}"'] if any(not f.cjk and not f.mono for f in fonts) else ["serif"]
     cjk = [f'"{CJK_FAMILY}"'] if any(f.cjk for f in fonts) else []
     stack = body + cjk + (["serif"] if body != ["serif"] else [])
     rules = [f.rule for f in fonts] + [f"body {{ font-family: {', '.join(stack)}; }}"]
     if cjk:
         rules.append(f".{CJK_CLASS} {{ font-family: {', '.join(cjk + body)}; }}")
+    if any(f.mono for f in fonts):
+        rules.append(f'pre, code, kbd, samp {{ font-family: "{MONO_FAMILY}", {", ".join(cjk)}{", " if cjk else ""}monospace; }}')
     return "\n".join(rules) + "\n"
 
 

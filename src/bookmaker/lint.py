@@ -12,6 +12,9 @@ BM102       warning   unknown front matter key in a chapter
 BM103       error     front matter that cannot be used (bad YAML, unknown kind, ...)
 BM104       error     ``contents`` lists a file that does not exist
 BM105       warning   a print option needs a file that is missing (pdf/x-4 without a CMYK profile)
+BM110       warning   front matter (foreword, preface, introduction) listed after the body matter began
+BM120       warning   unknown label name under ``labels:`` in book.yaml
+BM121       warning   no catalogue of generated text for the book's language (English is used)
 BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
 BM201       warning   empty chapter
 BM202       warning   heading skips a level (``##`` followed by ``####``)
@@ -28,6 +31,9 @@ BM503       error     image cannot be read or is of a type the outputs cannot ca
 BM504       warning   image too small for print (under 150 dpi at its printed size)
 BM505       error     remote image, or an image outside the manuscript folder
 BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
+BM510       warning   a character that no bundled font has (it would print as an empty box; build only)
+BM511       warning   a fenced code block names a language Pygments does not know (printed plain)
+BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
 BM900       error     any other problem that stops the build
@@ -41,31 +47,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
-from bookmaker.errors import BookmakerError, ConfigError, ManuscriptError, display_path
+from bookmaker.errors import BookmakerError, ConfigError, ProblemList, Report, display_path
 from bookmaker.log import logger
 from bookmaker.markup import line_of
 from bookmaker.model import Book, Chapter
-from bookmaker.reader import find_sources, read_chapter, read_source
-from bookmaker.transforms import (
-    build_toc,
-    chapter_id_for,
-    number_chapters,
-    read_image,
-    resolve_links,
-    text_of,
-)
+from bookmaker.transforms import text_of
 
 ERROR = "error"
 WARNING = "warning"
@@ -73,11 +70,11 @@ WARNING = "warning"
 #: Severity of every code (the table above is the documentation).
 SEVERITY = {
     "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
-    "BM105": WARNING,
+    "BM105": WARNING, "BM110": WARNING, "BM120": WARNING, "BM121": WARNING,
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
-    "BM506": WARNING, "BM601": WARNING, "BM602": WARNING,
+    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
     "BM900": ERROR,
 }  # fmt: skip
 
@@ -127,9 +124,9 @@ def check_manuscript(manuscript: Path, outputs: bool = False) -> list[Finding]:
         config = _check_config(manuscript, findings)
         if config is not None:
             _check_book(config, findings)
-    if config is not None and not any(f.severity == ERROR for f in findings):
-        # The safety net: whatever the build itself would stop on is a finding too.
-        _check_build(manuscript, findings, outputs)
+    if outputs and config is not None and not any(f.severity == ERROR for f in findings):
+        # The passes above are the build's own; only writing the outputs is left to try.
+        _check_build(manuscript, findings)
     return _in_reading_order(_unique(findings))
 
 
@@ -143,32 +140,23 @@ def _check_config(manuscript: Path, findings: list[Finding]) -> BookConfig | Non
 
 
 def _check_book(config: BookConfig, findings: list[Finding]) -> None:
-    sources = find_sources(config)
-    if not sources:
-        findings.append(finding("BM200", "no .md files found: the manuscript is empty", config.root))
-        return
-    taken: set[str] = set()
-    chapters: list[Chapter] = []
-    texts: dict[str, str] = {}
-    for path in sources:
-        try:
-            source = read_source(path)
-            chapter = read_chapter(source, config, chapter_id_for(path, config.root, taken))
-        except ConfigError as exc:
-            findings.extend(_from_problem("BM103", problem) for problem in exc.problems)
-            continue
-        except ManuscriptError as exc:
-            findings.append(finding("BM200", exc.message, exc.path, exc.line))
-            continue
-        chapters.append(chapter)
-        text = path.read_text(encoding="utf-8-sig")
-        texts[chapter.id] = text
-        findings.extend(check_chapter(chapter, text))
-    book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
-    number_chapters(book)
-    build_toc(book)
-    resolve_links(book, _check_ids(book, texts, findings))
-    findings.extend(_check_images(book, texts))
+    """Read the book exactly as ``build`` does (the same passes), then look for what only check reports."""
+    from bookmaker.pipeline import read_book
+
+    report = Report()
+    book = read_book(config.root, config, report)
+    for error in report.errors:
+        findings.extend(error_findings(error))
+    for chapter in book.chapters:
+        findings.extend(check_chapter(chapter, chapter.source.read_text(encoding="utf-8-sig")))
+    findings.extend(_check_print_resolution(book))
+
+
+def error_findings(error: BookmakerError) -> list[Finding]:
+    """The findings for an error of the reading stage or of a pass, under the code it carries."""
+    if isinstance(error, ConfigError):
+        return [_from_problem(error.code or "BM103", problem) for problem in error.problems]
+    return [finding(error.code or "BM900", error.message, error.path, error.line)]
 
 
 def check_chapter(chapter: Chapter, text: str) -> list[Finding]:
@@ -215,60 +203,26 @@ def _in_code(el: etree._Element) -> bool:
     return any(isinstance(a.tag, str) and a.tag in _CODE_TAGS for a in el.iterancestors()) or el.tag in _CODE_TAGS
 
 
-def _check_ids(book: Book, texts: dict[str, str], findings: list[Finding]) -> dict[str, Chapter]:
-    """Like ``transforms.check_ids`` but reports every duplicate instead of stopping at the first."""
-    owners: dict[str, Chapter] = {}
-    for chapter in book.chapters:
-        ids = [chapter.id] + [el.get("id") for el in chapter.body.iter() if isinstance(el.tag, str) and el.get("id")]
-        ids += [n.id for n in chapter.notes]
-        for anchor in ids:
-            first = owners.get(anchor)
-            if first is None:
-                owners[anchor] = chapter
-                continue
-            text = texts.get(chapter.id, "")
-            line = line_of(text, f"#{anchor}") or line_of(text, anchor)
-            findings.append(
-                finding("BM402", f"duplicate id '{anchor}' (also in {first.source.name}); ids must be unique in the book", chapter.source, line)
-            )
-    return owners
-
-
-def _check_images(book: Book, texts: dict[str, str]) -> list[Finding]:
+def _check_print_resolution(book: Book) -> list[Finding]:
+    """BM504: images too small for print at the largest size a figure can take (before any layout)."""
     found: list[Finding] = []
-    root = book.config.root.resolve()
     box = print_box_inches(book.config)
     for chapter in book.chapters:
-        text = texts.get(chapter.id, "")
+        text = chapter.source.read_text(encoding="utf-8-sig")
         for img in chapter.body.iter("img"):
-            src = img.get("src") or ""
-            line = line_of(text, src) if src else None
-            where = (chapter.source, line)
-            if not (img.get("alt") or "").strip():
-                found.append(finding("BM502", f"image '{src}' has no alt text; describe it for readers who cannot see it", *where))
-            if urlsplit(src).scheme:
-                found.append(finding("BM505", f"image '{src}' is not a file in the manuscript (remote images are not fetched)", *where))
-                continue
-            path = (chapter.source.parent / unquote(src)).resolve()
-            if not path.is_relative_to(root):
-                found.append(finding("BM505", f"image '{src}' is outside the manuscript folder; copy it in", *where))
-                continue
-            if not path.is_file():
-                found.append(finding("BM501", f"image not found: {src}", *where))
-                continue
-            try:
-                image = read_image(path, chapter.source, line, src)
-            except ManuscriptError as exc:
-                found.append(finding("BM503", exc.message, *where))
+            image = book.images.get(img.get("data-asset") or "")
+            if image is None or not image.width:
                 continue
             dpi = print_dpi(image.width, image.height, box)
-            if image.width and dpi < MIN_PRINT_DPI:
+            if dpi < MIN_PRINT_DPI:
+                src = os.path.relpath(image.source, chapter.source.parent.resolve())
                 found.append(
                     finding(
                         "BM504",
                         f"image '{src}' ({image.width}\u00d7{image.height} px) prints at about {dpi:.0f} dpi; "
                         f"print needs 300 dpi (at least {MIN_PRINT_DPI}): use a larger file",
-                        *where,
+                        chapter.source,
+                        line_of(text, image.source.name),
                     )
                 )
     return found
@@ -297,21 +251,19 @@ def print_dpi(width: int, height: int, box: tuple[float, float]) -> float:
     return 96 / scale
 
 
-def _check_build(manuscript: Path, findings: list[Finding], outputs: bool) -> None:
-    """Do what ``build`` does (only read the book, or with ``outputs`` write every format)."""
-    from bookmaker.pipeline import FORMATS, build, read_book
+def _check_build(manuscript: Path, findings: list[Finding]) -> None:
+    """Write every format as ``build`` does (in a temporary folder) and run EPUBCheck on the EPUB."""
+    from bookmaker.pipeline import FORMATS, build
 
-    epubcheck = _load_epubcheck() if outputs else None
+    epubcheck = _load_epubcheck()
     # Warnings the checks above already reported come again here; _unique drops the repeats.
     with collect_warnings(findings), tempfile.TemporaryDirectory(prefix="bookmaker-check-") as tmp:
         try:
-            if epubcheck is None:
-                read_book(manuscript)
-                return
             # The full build, PDF included: its page map goes into the EPUB's page list.
             epub = build(manuscript, Path(tmp), FORMATS).outputs["epub"]
         except BookmakerError as exc:
-            findings.append(finding("BM900", getattr(exc, "message", str(exc)), exc.path, exc.line))
+            for error in exc.errors if isinstance(exc, ProblemList) else [exc]:
+                findings.extend(error_findings(error))
             return
         findings.extend(_epubcheck_findings(epubcheck(str(epub)).messages, epub.name))
 

@@ -10,6 +10,9 @@ from pathlib import Path
 import markdown
 from lxml import etree, html
 
+from bookmaker.code import highlight_code
+from bookmaker.errors import ManuscriptError
+from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
 from bookmaker.model import ENDNOTE, FOOTNOTE, Heading, Note
 from bookmaker.sanitize import sanitize_html
@@ -35,6 +38,7 @@ _QUOTES = {
     "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u2039\u202f", "\u202f\u203a"),
 }
 
+_HTML_PARSER = html.HTMLParser(huge_tree=True)
 _MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 #: A key phrase is at most this many words (issue 12).
 KEY_WORDS = 6
@@ -52,6 +56,12 @@ class Markup:
     notes: list[Note] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
     title: str | None = None
+    #: The id the author put on the title heading (``# Title {#id}``), if any.
+    title_id: str | None = None
+    #: Every id the author wrote (attribute lists, raw HTML, spans), the title's included.
+    author_ids: frozenset[str] = frozenset()
+    #: Every id this conversion made up (notes, note calls, headings without an id).
+    made_ids: frozenset[str] = frozenset()
 
 
 def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
@@ -85,21 +95,55 @@ def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
     )
 
 
-def render_markdown(text: str, source: Path, language: str, chapter_id: str, smart: bool = True) -> Markup:
-    """Convert Markdown to a ``<div>`` tree; notes are lifted out and noted by placeholders."""
-    converted = new_markdown(language, smart).convert(text)
-    # The HTML parser resolves named entities (smarty, raw HTML) into characters.
-    body = html.fragment_fromstring(converted or "", create_parent="div")
+def render_markdown(
+    text: str, source: Path, language: str, chapter_id: str, smart: bool = True, reserved: frozenset[str] = frozenset()
+) -> Markup:
+    """Convert Markdown to a ``<div>`` tree; notes are lifted out and noted by placeholders.
+
+    Ids made up here (``{chapter_id}-fn-1``, ``{chapter_id}-early-years``) avoid the ids the
+    author wrote in this file and ``reserved`` (the author's ids elsewhere in the book):
+    the author's id wins, the made-up one moves.
+    """
+    check_markdown_shape(text, source)
+    try:
+        converted = new_markdown(language, smart).convert(text)
+    except RecursionError:
+        raise ManuscriptError(f"nested too deeply to read (lists, block quotes or raw HTML more than {MAX_NESTING} levels)", source) from None
+    # The HTML parser resolves named entities (smarty, raw HTML) into characters; huge_tree keeps
+    # libxml2 from silently dropping what lies below 256 levels, so the depth check below sees it.
+    body = html.fragment_fromstring(converted or "", create_parent="div", parser=_HTML_PARSER)
+    if tree_depth(body) > MAX_NESTING + 10:
+        raise ManuscriptError(f"nested too deeply (lists, block quotes or raw HTML more than {MAX_NESTING} levels)", source)
     _strip_comments(body)
     sanitize_html(body, source, text)
+    highlight_code(body, source, text)
     result = Markup(body=body)
-    result.notes = _extract_notes(body, source, text, chapter_id)
+    result.author_ids = frozenset(_author_ids(body))
+    taken = set(reserved | result.author_ids | {chapter_id})
+    result.notes = _extract_notes(body, source, text, chapter_id, taken)
     _warn_missing_notes(body, source, text)
-    result.title = _take_title(body)
+    result.title, result.title_id = _take_title(body, chapter_id)
     _make_figures(body, lambda caption: _inline_markdown(caption, source, text, language, smart))
     _mark_scene_breaks(body)
-    result.headings = _collect_headings(body, chapter_id)
+    result.headings = _collect_headings(body, chapter_id, taken)
+    result.made_ids = frozenset(taken - reserved - result.author_ids - {chapter_id})
     return result
+
+
+def fresh_id(base: str, taken: set[str]) -> str:
+    """``base``, or ``base-2``, ``base-3`` ... whichever is not taken yet; it is taken then."""
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _author_ids(body: etree._Element) -> set[str]:
+    """The ids in a converted file that the author wrote, not those of Python-Markdown's footnotes."""
+    machinery = set(body.xpath('.//div[@class="footnote"]/ol/li/@id'))
+    machinery |= set(body.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]/@id'))
+    return {el.get("id") for el in body.iter() if isinstance(el.tag, str) and el.get("id")} - machinery
 
 
 def line_of(text: str, needle: str) -> int | None:
@@ -137,7 +181,7 @@ def remove_keep_tail(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: str) -> list[Note]:
+def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: str, taken: set[str]) -> list[Note]:
     """Lift the notes out of the tree; ``[^^label]`` is the endnote stream (its label starts with ^)."""
     definitions: dict[str, etree._Element] = {}
     for container in body.xpath('.//div[@class="footnote"]'):
@@ -156,15 +200,15 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
             number = len(by_target) + 1
             label = target.removeprefix("fn-")
             stream = ENDNOTE if label.startswith("^") else FOOTNOTE
-            note = Note(number, f"{chapter_id}-fn-{number}", f"{chapter_id}-fnref-{number}", _note_body(definitions[target]),
-                        stream=stream, label=label)
+            note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
+                        _note_body(definitions[target]), stream=stream, label=label)
             if stream == ENDNOTE:
-                note.key, note.key_id = _key_phrase(sup, f"{chapter_id}-key-{number}")
+                note.key, note.key_id = _key_phrase(sup, fresh_id(f"{chapter_id}-key-{number}", taken))
             by_target[target] = note
             ref_id = note.ref_id
         else:
             # A note called a second time refers back to the same number.
-            ref_id = f"{note.ref_id}-{calls}"
+            ref_id = fresh_id(f"{note.ref_id}-{calls}", taken)
         ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
         ref.tail = sup.tail
         sup.getparent().replace(sup, ref)
@@ -247,12 +291,13 @@ def _warn_missing_notes(body: etree._Element, source: Path, text: str) -> None:
                 warn(f"footnote reference [^{match.group(1)}] has no definition", source, line_of(text, match.group(0)), code="BM301")
 
 
-def _take_title(body: etree._Element) -> str | None:
+def _take_title(body: etree._Element, chapter_id: str) -> tuple[str | None, str | None]:
+    """The title (the first ``# `` heading, taken out of the body) and the id the author gave it."""
     first = next(iter(body), None)
     if first is not None and first.tag == "h1":
         title = _WS_RE.sub(" ", first.text_content()).strip()
         anchor = first.get("id")
-        if anchor:
+        if anchor and anchor != chapter_id:
             # `# Title {#id}`: the heading becomes the chapter title, but links to its id
             # must still land at the chapter's start.
             marker = etree.Element("span", id=anchor)
@@ -260,8 +305,8 @@ def _take_title(body: etree._Element) -> str | None:
             first.addprevious(marker)
             first.tail = None
         remove_keep_tail(first)
-        return title
-    return None
+        return title, anchor
+    return None, None
 
 
 def _inline_markdown(caption: str, source: Path, text: str, language: str, smart: bool) -> etree._Element:
@@ -302,20 +347,15 @@ def _mark_scene_breaks(body: etree._Element) -> None:
             hr.set("class", " ".join(classes + ["scene-break"]))
 
 
-def _collect_headings(body: etree._Element, chapter_id: str) -> list[Heading]:
+def _collect_headings(body: etree._Element, chapter_id: str, taken: set[str]) -> list[Heading]:
     from bookmaker.transforms import slugify
 
     headings: list[Heading] = []
-    taken: set[str] = set()
     for el in body.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         text = _WS_RE.sub(" ", el.text_content()).strip()
         anchor = el.get("id")
         if not anchor:
-            base = f"{chapter_id}-{slugify(text) or 'section'}"
-            anchor, n = base, 2
-            while anchor in taken:
-                anchor, n = f"{base}-{n}", n + 1
+            anchor = fresh_id(f"{chapter_id}-{slugify(text) or 'section'}", taken)
             el.set("id", anchor)
-        taken.add(anchor)
         headings.append(Heading(level=int(el.tag[1]), text=text, id=anchor))
     return headings

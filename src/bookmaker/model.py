@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -37,6 +38,8 @@ KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
 
 #: Kinds whose pages carry no visible title by default (their text is the point).
 UNTITLED_KINDS = ("dedication", "epigraph")
+#: Kinds printed before the contents page when they open the book (Chicago Manual of Style 1.4).
+OPENING_KINDS = ("dedication", "epigraph")
 
 
 #: The two note streams: ``[^label]`` and ``[^^label]`` (issue 12).
@@ -107,10 +110,19 @@ class Chapter:
     body_line: int = 1
     #: Made by bookmaker (the Notes or the Bibliography), not read from a file.
     generated: bool = False
+    #: Ids the author wrote in the file (and the chapter's own id, if the author chose it).
+    author_ids: frozenset[str] = frozenset()
+    #: ``body`` for front-matter kinds placed after the body matter began (an epigraph before
+    #: a part); set by ``transforms.place_matter`` from the reading order.
+    placed_matter: str | None = None
+    #: Ids made up while reading (the chapter's id from its path, notes, headings without an id).
+    made_ids: frozenset[str] = frozenset()
 
     @property
     def matter(self) -> str:
         """``front``, ``body`` or ``back``."""
+        if self.placed_matter:
+            return self.placed_matter
         if self.kind in FRONT_KINDS:
             return "front"
         if self.kind in BODY_KINDS:
@@ -131,6 +143,39 @@ class TocEntry:
     children: list[TocEntry] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PrintLayout:
+    """What the print layout tells the other outputs: the folio of every page and of every id.
+
+    The PDF builder makes one; the EPUB's page list, a printed index or notes section and
+    the cover's spine read page numbers from it, never from WeasyPrint.
+    """
+
+    #: The folio of every printed page, in order (blank pages included): "i", "ii", ..., "1", ...
+    folios: tuple[str, ...]
+    #: The folio of the page where each element id starts.
+    page_map: dict[str, str] = field(default_factory=dict)
+    #: Pages that begin inside a block: folio -> (block id, words of the block printed on
+    #: earlier pages); lets the EPUB mark such pages at the word.
+    page_starts: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def page_count(self) -> int:
+        """How many pages the printed book has."""
+        return len(self.folios)
+
+    def folio_of(self, chapter_id: str, anchor: str | None = None) -> str | None:
+        """The folio where ``anchor`` (or the chapter itself) is printed, or None if it is not."""
+        return self.page_map.get(anchor or chapter_id)
+
+    def page_of(self, chapter_id: str, anchor: str | None = None) -> int | None:
+        """The 1-based physical page where ``anchor`` (or the chapter) is printed, or None."""
+        folio = self.folio_of(chapter_id, anchor)
+        if folio is None:
+            return None
+        return self.folios.index(folio) + 1
+
+
 @dataclass
 class Book:
     """Everything the builders need: metadata, chapters in reading order, assets."""
@@ -141,13 +186,24 @@ class Book:
     build_date: datetime
     images: dict[str, Image] = field(default_factory=dict)
     toc: list[TocEntry] = field(default_factory=list)
-    #: Print page labels by element id, filled when the PDF is laid out (None until then).
-    page_map: dict[str, str] | None = None
-    #: Print pages that begin inside a block: folio -> (block id, words of the block printed
-    #: on earlier pages).  Filled with ``page_map``; lets the EPUB mark such pages at the word.
-    page_starts: dict[str, tuple[str, int]] | None = None
-    #: The folio of every printed page, in order (blank pages included).
-    print_pages: list[str] | None = None
+    #: Where the print edition put everything: set when the PDF is laid out (None until then).
+    print_layout: PrintLayout | None = None
+    #: The citations met while reading (``citations.Citations``), formatted by a pass; None without a bibliography.
+    citations: Any = None
+
+    @property
+    def opening(self) -> list[Chapter]:
+        """The chapters printed before the contents: the dedication and epigraph pages that open the book.
+
+        Everything else follows the contents in the reading order the author gave
+        (``contents``, else path order); every output uses this one order.
+        """
+        opening = []
+        for chapter in self.chapters:
+            if chapter.kind not in OPENING_KINDS:
+                break
+            opening.append(chapter)
+        return opening
 
     @property
     def slug(self) -> str:

@@ -6,6 +6,7 @@ import copy
 
 from lxml import etree
 
+from bookmaker.labels import Labels, labels_for
 from bookmaker.model import ENDNOTE, FOOTNOTE, Book, Chapter, Note
 
 #: Marks of page footnotes when numbered endnotes are called in the same text (CMOS 14.26).
@@ -23,7 +24,7 @@ def symbol(n: int) -> str:
     return SYMBOLS[(n - 1) % len(SYMBOLS)] * ((n - 1) // len(SYMBOLS) + 1)
 
 
-def place_notes(book: Book) -> None:
+def place_notes(book: Book, report: object = None) -> None:
     """Set every note's place and mark, and gather the book-end notes into a Notes section."""
     options = book.config.notes
     notes = [n for c in book.chapters for n in c.notes]
@@ -59,21 +60,22 @@ def notes_chapter(book: Book) -> Chapter | None:
     return None
 
 
-def group_heading(chapter: Chapter) -> str:
+def group_heading(chapter: Chapter, labels: Labels) -> str:
     """The heading of a chapter's notes: "3. A Bowl of Millet Porridge" (CMOS 14.43)."""
     if chapter.kind == "chapter" and chapter.number:
-        return f"{chapter.number}. {chapter.title}"
+        return labels("toc_chapter", number=chapter.number, title=chapter.title)
     return chapter.title
 
 
 def _book_notes_section(book: Book) -> None:
+    labels = labels_for(book.config)
     groups = [(c, [n for n in c.notes if n.place in BOOK_PLACES]) for c in book.chapters]
     groups = [(c, ns) for c, ns in groups if ns]
     if not groups:
         return
     holder = next((c for c in book.chapters if c.kind == "notes"), None)
     if holder is None:
-        holder = Chapter(kind="notes", title="Notes", id=NOTES_ID, source=book.config.path,
+        holder = Chapter(kind="notes", title=labels("notes"), id=NOTES_ID, source=book.config.path,
                          body=etree.Element("div"), generated=True)
         at = next((i for i, c in enumerate(book.chapters) if c.kind in NOTES_BEFORE), len(book.chapters))
         book.chapters.insert(at, holder)
@@ -81,7 +83,7 @@ def _book_notes_section(book: Book) -> None:
     for chapter, notes in groups:
         section = etree.SubElement(holder.body, "section", {"class": "notes-group", "id": f"{holder.id}-{chapter.id}"})
         heading = etree.SubElement(section, "h2", {"class": "notes-chapter"})
-        heading.text = group_heading(chapter)
+        heading.text = group_heading(chapter, labels)
         items = etree.SubElement(section, "ol", {"class": "endnote-list"})
         for note in notes:
             items.append(note_item(chapter, note))
@@ -140,9 +142,9 @@ def page_range(folios: list[str]) -> str:
     return f"{low}\u2013{high}"
 
 
-def running_head(folios: list[str]) -> str:
+def running_head(folios: list[str], labels: Labels) -> str:
     """"Notes to pages 45–52" (CMOS 14.42), or "Notes to page 45"."""
     span = page_range(folios)
     if not span:
-        return "Notes"
-    return f"Notes to page {span}" if "\u2013" not in span else f"Notes to pages {span}"
+        return labels("notes")
+    return labels("notes_to_pages", pages=span) if "\u2013" in span else labels("notes_to_page", page=span)

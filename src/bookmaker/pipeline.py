@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bookmaker.anchors import anchor_blocks
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
-from bookmaker.errors import ManuscriptError
-from bookmaker.limits import check_chapter_size
+from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
+from bookmaker.limits import budget, check_chapter_size
 from bookmaker.log import logger
-from bookmaker.model import Book
-from bookmaker.citations import add_citations, load_citations
-from bookmaker.notes import place_notes
-from bookmaker.output import prepare_outdir
-from bookmaker.reader import find_sources, read_chapter, read_source
+from bookmaker.citations import Citations, load_citations
+from bookmaker.model import Book, Chapter
+from bookmaker.output import Staging, prepare_outdir
+from bookmaker.passes import run_passes
+from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
-from bookmaker.transforms import (
-    build_toc,
-    chapter_id_for,
-    check_ids,
-    collect_images,
-    derive_identifier,
-    number_chapters,
-    resolve_links,
-)
+from bookmaker.transforms import chapter_id_for
 
 FORMATS = ("pdf", "epub")
 
@@ -40,56 +33,110 @@ class BuildResult:
     seconds: float = 0.0
 
 
-def read_book(manuscript: Path, config: BookConfig | None = None) -> Book:
-    """Load config and chapters, then run the book-wide transforms: the model both builders get."""
+def read_book(manuscript: Path, config: BookConfig | None = None, report: Report | None = None) -> Book:
+    """Load config and chapters, then run the book-wide passes: the model every builder gets.
+
+    Every problem is collected; without a ``report`` of the caller's they are raised at the
+    end (all of them), with one the caller gets the Book as far as it could be read.
+    """
     config = config or load_config(manuscript)
-    sources = find_sources(config)
-    if not sources:
-        raise ManuscriptError("no .md files found: the manuscript is empty", config.root)
-    for path in sources:
-        require_inside(path, config.root, "chapter", path, None)
-        check_chapter_size(path, config.limits.max_chapter_bytes)
-    taken: set[str] = set()
-    chapters = []
-    citations = load_citations(config)
-    for done, path in enumerate(sources, 1):
-        # 'progress' feeds the progress line on a terminal (bookmaker.terminal); DEBUG keeps -v quiet.
-        logger.debug("Reading %s", path.name, extra={"progress": (done, len(sources))})
-        source = read_source(path)
-        if citations is not None:
-            source.body = citations.extract(source.body, path, done)
-        chapters.append(read_chapter(source, config, chapter_id_for(path, config.root, taken)))
-    book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime())
-    if citations is not None:
-        add_citations(book, citations)
-    book.identifier = derive_identifier(book)
-    number_chapters(book)
-    build_toc(book)
-    anchor_blocks(book)
-    resolve_links(book, check_ids(book))
-    collect_images(book)
-    # The Notes section joins the contents once the notes know their places.
-    place_notes(book)
-    build_toc(book)
+    problems = report if report is not None else Report()
+    with budget(config.limits, config.path):
+        citations = None
+        with problems.collecting():
+            citations = load_citations(config)
+        book = Book(config=config, chapters=read_chapters(config, problems, citations), identifier="",
+                    build_date=build_datetime(), citations=citations)
+        run_passes(book, problems)
+    if report is None:
+        problems.raise_errors()
     return book
 
 
-def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) -> BuildResult:
-    """Read the manuscript once and write every requested format into ``outdir``."""
-    start = time.monotonic()
-    book = read_book(manuscript)
-    prepare_outdir(outdir)
-    result = BuildResult()
+def read_chapters(config: BookConfig, report: Report, citations: Citations | None = None) -> list[Chapter]:
+    """Every manuscript file as a Chapter, in reading order; a file that cannot be read is reported.
 
+    With ``citations``, each file's citations are lifted out before its Markdown is read
+    (the ``format_citations`` pass fills them in once the whole book is known).
+    """
+    sources = find_sources(config)
+    if not sources:
+        report.add(ManuscriptError("no .md files found: the manuscript is empty", config.root, code="BM200"))
+        return []
+    taken: set[str] = set()
+    chapters = []
+    for done, path in enumerate(sources, 1):
+        # 'progress' feeds the progress line on a terminal (bookmaker.terminal); DEBUG keeps -v quiet.
+        logger.debug("Reading %s", path.name, extra={"progress": (done, len(sources))})
+        try:
+            require_inside(path, config.root, "chapter", path, None)
+            check_chapter_size(path, config.limits.max_chapter_bytes)
+            source = read_source(path)
+            if citations is not None:
+                source.body = citations.extract(source.body, path, done)
+            chapters.append(read_chapter(source, config, chapter_id_for(path, config.root, taken)))
+        except ConfigError as exc:
+            exc.code = exc.code or "BM103"
+            report.add(exc)
+        except ManuscriptError as exc:
+            exc.code = exc.code or "BM200"
+            report.add(exc)
+    with report.collecting():
+        chapters = settle_ids(chapters, config, taken)
+    return chapters
+
+
+def build(
+    manuscript: Path,
+    outdir: Path,
+    formats: tuple[str, ...] = FORMATS,
+    before_commit: Callable[[], None] | None = None,
+) -> BuildResult:
+    """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
+
+    ``before_commit`` runs after every output is written and before any replaces an old one
+    (``--strict`` fails there): a failed build leaves the previous outputs as they were.
+    """
+    start = time.monotonic()
+    config = load_config(manuscript)
+    result = BuildResult()
+    staging: Staging | None = None
+    try:
+        # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
+        with budget(config.limits, config.path):
+            book = read_book(manuscript, config)
+            prepare_outdir(outdir)
+            staging = Staging(outdir)
+            try:
+                _write_outputs(book, staging.dir, formats, result)
+            except OSError as exc:
+                if exc.errno in _DISK_ERRORS:
+                    raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
+                raise
+        if before_commit is not None:
+            before_commit()
+        assert staging is not None
+        committed = staging.commit([path.name for path in result.outputs.values()])
+        result.outputs = dict(zip(result.outputs, committed))
+    finally:
+        if staging is not None:
+            staging.close()
+    result.seconds = time.monotonic() - start
+    return result
+
+
+#: Write failures the machine causes (a full disk, a quota, a file size limit, a read-only disk).
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult) -> None:
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book).build_pdf(outdir)
-        book.page_map = pdf.page_map
-        book.page_starts = pdf.page_starts
-        book.print_pages = pdf.page_labels
+        pdf = PdfBuilder(book).build_pdf(folder)
+        book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 
@@ -97,7 +144,4 @@ def build(manuscript: Path, outdir: Path, formats: tuple[str, ...] = FORMATS) ->
         from bookmaker.builders.epub import EpubBuilder
 
         logger.info("Packaging the ebook")
-        result.outputs["epub"] = EpubBuilder(book).build(outdir)
-
-    result.seconds = time.monotonic() - start
-    return result
+        result.outputs["epub"] = EpubBuilder(book).build(folder)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import mimetypes
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,15 +17,17 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml import etree, html
 
-from bookmaker.builders import Builder
-from bookmaker.builders import roman
-from bookmaker.errors import BookmakerError
+from bookmaker.builders import Builder, chapter_label, roman
+from bookmaker.clock import build_datetime
+from bookmaker.config import BookConfig, load_config
+from bookmaker.errors import BookmakerError, Report
+from bookmaker.labels import labels_for
 from bookmaker.lint import Finding, collect_warnings
 from bookmaker.model import Book, Chapter, Note
-from bookmaker.reader import read_chapter, read_source
+from bookmaker.reader import read_chapter, read_source, settle_ids
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.transforms import build_toc, check_ids, collect_images, number_chapters, resolve_links
+from bookmaker.passes import run_passes
 
 #: How long a reload request waits for a change before answering "nothing new" (seconds).
 LONG_POLL_SECONDS = 25.0
@@ -76,6 +80,8 @@ class PreviewSite:
     def __init__(self, manuscript: Path) -> None:
         self.manuscript = manuscript
         self.book: Book | None = None
+        #: The chapters as read, before the passes: a save re-reads one and the passes run on copies.
+        self.chapters: list[Chapter] = []
         #: Errors that stop the preview, by the file that caused them (None: the whole book).
         self.errors: dict[Path | None, str] = {}
         self.warnings: list[Finding] = []
@@ -93,43 +99,56 @@ class PreviewSite:
     # -- model ----------------------------------------------------------------------
     def load(self) -> None:
         """Read the whole book (at start, and when book.yaml or the set of files changes)."""
-        from bookmaker.pipeline import read_book
+        from bookmaker.pipeline import read_chapters
 
         with self.lock:
             warnings: list[Finding] = []
+            report = Report()
             try:
                 with collect_warnings(warnings):
-                    book = read_book(self.manuscript)
+                    config = load_config(self.manuscript)
+                    chapters = read_chapters(config, report)
+                    report.raise_errors()
+                    book = self._book(config, chapters, build_datetime())
             except BookmakerError as exc:
                 self.errors = {None: str(exc)}
                 return
-            self.book, self.errors, self.warnings, self.rendered = book, {}, warnings, {}
+            self.chapters, self.book, self.errors, self.warnings, self.rendered = chapters, book, {}, warnings, {}
             self.env = template_env(styles_dir(book.config))
-            self.env.globals.update(roman=roman)
+            self.labels = labels_for(book.config)
+            self.env.globals.update(roman=roman, label=self.labels)
             self.builder = PreviewBuilder(book)
+
+    @staticmethod
+    def _book(config: BookConfig, chapters: list[Chapter], build_date: datetime) -> Book:
+        """A Book of copies of the chapters as read, through the passes ``build`` runs (which change them)."""
+        book = Book(config=config, chapters=[copy.deepcopy(c) for c in chapters], identifier="", build_date=build_date)
+        report = Report()
+        run_passes(book, report)
+        report.raise_errors()
+        return book
 
     def reread_chapter(self, path: Path) -> None:
         """Read one changed chapter again and redo the book-wide passes, which are cheap."""
         assert self.book is not None
         book = self.book
-        index = next(i for i, c in enumerate(book.chapters) if c.source.resolve() == path.resolve())
-        old = book.chapters[index]
+        index = next(i for i, c in enumerate(self.chapters) if c.source.resolve() == path.resolve())
+        old = self.chapters[index]
         warnings: list[Finding] = []
         try:
             with collect_warnings(warnings):
                 chapter = read_chapter(read_source(path), book.config, old.id)
-                book.chapters[index] = chapter
-                number_chapters(book)
-                build_toc(book)
-                resolve_links(book, check_ids(book))
-                # Only the new chapter still has raw image paths; the others were resolved already.
-                collect_images(Book(book.config, [chapter], book.identifier, book.build_date, images=book.images))
+                if chapter.id != old.id or chapter.author_ids != old.author_ids:
+                    # The author changed ids: which made-up ids must move is the whole book's question.
+                    self.load()
+                    return
+                chapters = self.chapters[:index] + [chapter] + self.chapters[index + 1 :]
+                chapters = settle_ids(chapters, book.config, {c.id for c in chapters})
+                new_book = self._book(book.config, chapters, book.build_date)
         except BookmakerError as exc:
-            book.chapters[index] = old
-            number_chapters(book)
-            build_toc(book)
             self.errors[path.resolve()] = str(exc)
             return
+        self.chapters, self.book, self.builder = chapters, new_book, PreviewBuilder(new_book)
         self.errors.pop(path.resolve(), None)
         shown = {w.path for w in warnings}
         self.warnings = [w for w in self.warnings if w.path not in shown] + warnings
@@ -182,7 +201,7 @@ class PreviewSite:
             if self.errors or self.book is None:
                 return self._html(self._page("Error", self._error_html()), HTTPStatus.OK)
             if path in ("/", "/index.html"):
-                return self._html(self._page("Contents", self._contents_html()))
+                return self._html(self._page(self.labels("contents"), self._contents_html()))
             if path.endswith(".html"):
                 chapter_id = path[1:].removesuffix(".html")
                 for chapter in self.book.chapters:
@@ -204,6 +223,7 @@ class PreviewSite:
             notes=notes,
             previous=chapters[index - 1] if index > 0 else None,
             next=chapters[index + 1] if index + 1 < len(chapters) else None,
+            number_label=chapter_label(chapter, self.labels),
         )
         return self._page(chapter.title, content)
 

@@ -76,6 +76,36 @@ def template_environment(search: list[str], **options: Any) -> jinja2.Environmen
 class _TemplateSandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     """The sandbox, reporting a refused access as a bookmaker error rather than an unexpected SecurityError."""
 
+    def _load_template(self, name: str, globals: Any) -> Any:  # noqa: A002 - Jinja2's signature
+        try:
+            return super()._load_template(name, globals)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ManuscriptError(f"template syntax error: {exc.message}", exc.filename or name, exc.lineno) from None
+
+    def handle_exception(self, source: str | None = None) -> Any:
+        """A theme template that includes a missing file or uses an unknown name: say which template and line."""
+        from jinja2.debug import rewrite_traceback_stack
+
+        exc = rewrite_traceback_stack(source=source)
+        if isinstance(exc, (jinja2.TemplateNotFound, jinja2.UndefinedError)) or (
+            isinstance(exc, ManuscriptError) and exc.path is None
+        ):
+            where, line = None, None
+            tb = exc.__traceback__
+            while tb is not None:
+                # Rewritten frames of template code carry the template's own file name and line.
+                if not tb.tb_frame.f_code.co_filename.endswith(".py"):
+                    where, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+                tb = tb.tb_next
+            if isinstance(exc, jinja2.TemplateNotFound):
+                message = f"the template includes '{exc.name}', which is not in the theme's templates folder"
+            elif isinstance(exc, jinja2.UndefinedError):
+                message = f"the template names something that is not defined: {exc.message}"
+            else:
+                message = exc.message
+            raise ManuscriptError(message, where, line) from None
+        raise exc.with_traceback(exc.__traceback__)
+
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         raise ManuscriptError(f"a theme template reads '{attribute}' of a {type(obj).__name__}, which templates may not do")
 

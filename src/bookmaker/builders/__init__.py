@@ -9,25 +9,46 @@ from pathlib import Path
 from lxml import etree
 
 from bookmaker.config import ROLES
+from bookmaker.labels import ROLE_LABELS, Labels
 from bookmaker.model import Book, Chapter, Note
 
 _WS_RE = re.compile(r"[ \t\r\n]+")
 
-ROLE_LABELS = {
-    "author": "",
-    "editor": "Edited by",
-    "translator": "Translated by",
-    "illustrator": "Illustrated by",
-    "foreword": "Foreword by",
-    "introduction": "Introduction by",
-    "afterword": "Afterword by",
-    "annotator": "Annotated by",
-    "photographer": "Photographs by",
-    "narrator": "Read by",
-    "compiler": "Compiled by",
-    "contributor": "With",
-}
 assert set(ROLE_LABELS) == set(ROLES)
+
+
+def part_label(chapter: Chapter, labels: Labels) -> tuple[str, str | None]:
+    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer"),
+    "The Programmer" -> ("Part I", "The Programmer"); the label is in the book's language."""
+    found = labels.match_prefix("part", chapter.title)
+    if found:
+        return found
+    return labels("part", number=roman(chapter.number)), chapter.title
+
+
+def chapter_label(chapter: Chapter, labels: Labels) -> str | None:
+    """The label above an opener's title: "Chapter 3", "Kapitel 3", "Part II" (None when the
+    title already carries its part label, as in "Part One: The Programmer", or there is no number)."""
+    if chapter.kind == "chapter" and chapter.number:
+        return labels("chapter", number=chapter.number)
+    if chapter.kind == "part" and chapter.number and not labels.match_prefix("part", chapter.title):
+        return labels("part", number=roman(chapter.number))
+    return None
+
+
+def toc_label(chapter: Chapter, labels: Labels) -> str:
+    """A chapter's entry in the nav and the NCX: 'Part I: Title', '1. Title' or 'Title'."""
+    if chapter.kind == "part":
+        label, title = part_label(chapter, labels)
+        return labels("toc_part", label=label, title=title) if title else label
+    if chapter.kind == "chapter" and chapter.number:
+        return labels("toc_chapter", number=chapter.number, title=chapter.title)
+    return chapter.title
+
+
+def role_labels(labels: Labels) -> dict[str, str]:
+    """Each role's words without the name ("Edited by"), for theme templates that print them apart."""
+    return {role: " ".join(part for part in labels.role_line(role, "") if part) for role in ROLE_LABELS}
 
 
 def roman(number: int | None) -> str:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from lxml import etree
 
-from bookmaker.builders import ROLE_LABELS, Builder, roman
+from bookmaker.builders import Builder, chapter_label, role_labels, roman, toc_label
 from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
+from bookmaker.labels import labels_for
 from bookmaker.model import Book, Chapter, Note, TocEntry
 from bookmaker.notes import BOOK_PLACES, notes_chapter
 from bookmaker.output import atomic_output
@@ -60,9 +61,6 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
 #: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
-#: Chapters set before the printed contents (Chicago 1.4); everything else follows it.
-BEFORE_TOC = ("dedication", "epigraph")
-
 #: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
 LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
 
@@ -92,10 +90,11 @@ class EpubBuilder(Builder):
     def __init__(self, book: Book) -> None:
         super().__init__(book)
         self.env = template_env(styles_dir(book.config))
-        self.env.globals.update(roman=roman)
+        self.labels = labels_for(book.config)
+        self.env.globals.update(roman=roman, label=self.labels)
         #: Print folios to mark before each id, from this run's PDF layout.
         self.breaks: dict[str, list[str]] = {}
-        #: Pages that begin inside a block, marked at their first word (Book.page_starts).
+        #: Pages that begin inside a block, marked at their first word (PrintLayout.page_starts).
         self.starts: dict[str, tuple[str, int]] = {}
         self.folio_order: dict[str, int] = {}
         #: (folio, href from the package root) in reading order: the page list.
@@ -131,13 +130,14 @@ class EpubBuilder(Builder):
 
     def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
         span = etree.Element("b", {"class": "note-page"})
-        folio = (self.book.page_map or {}).get(anchor)
+        layout = self.book.print_layout
+        folio = layout.folio_of(chapter_id, anchor) if layout is not None else None
         if folio:
             # The same label as the page list: the print edition's folio.
             span.text = folio
         else:
             # No print layout in this build: name the chapter instead of a page.
-            span.text = toc_label(self.book.chapter(chapter_id))
+            span.text = toc_label(self.book.chapter(chapter_id), self.labels)
         return span
 
     def _link_keys(self, chapter: Chapter, body: etree._Element) -> None:
@@ -201,7 +201,7 @@ class EpubBuilder(Builder):
         endnotes = [(n.id, n.ref_id, n.mark, self.note_xhtml(chapter, n)) for n in chapter.notes if n.place == "chapter"]
         content = self.env.get_template("epub-chapter.xhtml.j2").render(
             chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
-            endnotes=endnotes, start_breaks=start_breaks,
+            endnotes=endnotes, start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
         )
         return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
 
@@ -210,7 +210,7 @@ class EpubBuilder(Builder):
         paragraphs = [el for el in body if el.tag == "p"]
         number = etree.Element("span", {"class": "note-number"})
         number.text = f"{note.mark}. " if note.mark.isdigit() else f"{note.mark} "
-        back = etree.Element("a", {"href": f"#{note.ref_id}", "role": "doc-backlink", "class": "backlink", "aria-label": f"Back to note {note.mark} reference"})
+        back = etree.Element("a", {"href": f"#{note.ref_id}", "role": "doc-backlink", "class": "backlink", "aria-label": self.labels("back_to_note", number=note.mark)})
         back.text = BACKLINK
         if paragraphs:
             first, last = paragraphs[0], paragraphs[-1]
@@ -234,7 +234,7 @@ class EpubBuilder(Builder):
             return self.file_name(chapter_id)
 
         return start_breaks + self.env.get_template("nav.xhtml.j2").render(
-            toc=self.book.toc, href=href, toc_label=toc_label, landmarks=landmarks, pages=self.pages
+            toc=self.book.toc, href=href, toc_label=lambda chapter: toc_label(chapter, self.labels), landmarks=landmarks, pages=self.pages
         )
 
     def ncx(self) -> bytes:
@@ -247,7 +247,7 @@ class EpubBuilder(Builder):
             children = "".join(point(child) for child in entry.children)
             return (
                 f'<navPoint id="np-{escape(chapter.id)}" playOrder="{number}">'
-                f"<navLabel><text>{escape(toc_label(chapter))}</text></navLabel>"
+                f"<navLabel><text>{escape(toc_label(chapter, self.labels))}</text></navLabel>"
                 f'<content src="{self.file_name(escape(chapter.id))}"/>{children}</navPoint>'
             )
 
@@ -274,10 +274,6 @@ class EpubBuilder(Builder):
         return pagebreak_xml(labels)
 
     # -- package ------------------------------------------------------------------
-    def ordered_chapters(self) -> list[Chapter]:
-        """Chapters in spine order: the printed contents come after dedication and epigraph (Chicago 1.4)."""
-        early = [c for c in self.book.chapters if c.kind in BEFORE_TOC]
-        return early + [c for c in self.book.chapters if c.kind not in BEFORE_TOC]
 
     def reading_slots(self) -> list[str]:
         """Ids that the print layout may report, in the ebook's reading order.
@@ -286,8 +282,9 @@ class EpubBuilder(Builder):
         chapters, and of every element of their bodies (``anchors.anchor_blocks``).
         """
         slots = ["half-title", "title-page", "copyright-page"]
-        for chapter in self.ordered_chapters():
-            if chapter.kind not in BEFORE_TOC and "contents" not in slots:
+        opening = self.book.opening
+        for chapter in self.book.chapters:
+            if chapter not in opening and "contents" not in slots:
                 slots.append("contents")
             slots.append(chapter.id)
             slots += [el.get("id") for el in chapter.body.iter()
@@ -303,32 +300,36 @@ class EpubBuilder(Builder):
         eb = epub.EpubBook()
         self._metadata(eb)
         # Page breaks only from a layout made in this run: an EPUB-only build has none (never stale numbers).
-        self.breaks = (place_breaks(self.reading_slots(), book.page_map, book.page_starts or {}, book.print_pages)
-                       if book.page_map else {})
-        self.starts = (book.page_starts or {}) if book.page_map else {}
-        self.folio_order = {label: i for i, label in enumerate(page_sequence(book.page_map or {}, book.print_pages))}
+        layout = book.print_layout
+        self.breaks = (place_breaks(self.reading_slots(), layout.page_map, layout.page_starts, layout.folios)
+                       if layout else {})
+        self.starts = layout.page_starts if layout else {}
+        self.folio_order = ({label: i for i, label in enumerate(page_sequence(layout.page_map, layout.folios))}
+                            if layout else {})
         self.pages = []
 
         cover_doc = self._cover(eb)
         documents = [cover_doc] + self._front_docs()
-        landmarks = [("cover", cover_doc.name, "Cover"), ("toc", "nav.xhtml#toc", "Contents")]
-        chapters = self.ordered_chapters()
-        early = [c for c in chapters if c.kind in BEFORE_TOC]
+        landmarks = [("cover", cover_doc.name, self.labels("cover")), ("toc", "nav.xhtml#toc", self.labels("contents"))]
+        # One reading order (Book.chapters) for the spine, the nav and the NCX, as in print.
+        chapters = book.chapters
+        early = book.opening
         documents += [self.chapter_doc(c) for c in early]
-        nav = Document("nav", "nav.xhtml", "Contents", "", "frontmatter", "nav")
+        nav = Document("nav", "nav.xhtml", self.labels("contents"), "", "frontmatter", "nav")
         nav_breaks = self.breaks_at(["contents"], nav.name)
         documents.append(nav)
         documents += [self.chapter_doc(c) for c in chapters[len(early):]]
 
         first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
-        landmarks.append(("bodymatter", self.file_name(first_body.id), "Start of content"))
+        landmarks.append(("bodymatter", self.file_name(first_body.id), self.labels("start_of_content")))
         for chapter in chapters:
             if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
                 landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
         nav.content = self.nav_content(landmarks, nav_breaks)
 
         text = config.title + (config.subtitle or "") + "".join(d.title + d.content for d in documents)
-        fonts = epub_fonts(text, config.epub.embed_fonts)
+        code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
+        fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.
@@ -408,11 +409,11 @@ class EpubBuilder(Builder):
         values.append(("schema:accessModeSufficient", "textual" if described else "textual,visual"))
         values += [("schema:accessibilityFeature", feature) for feature in features]
         values.append(("schema:accessibilityHazard", "none"))
-        summary = ["This publication has a table of contents, headings, landmarks and a logical reading order."]
+        summary = [self.labels("a11y_summary")]
         if images:
-            summary.append("Every image has a text description." if described else "Some images have no text description.")
+            summary.append(self.labels("a11y_images_described" if described else "a11y_images_undescribed"))
         if self.pages:
-            summary.append("The page numbers of the print edition are marked in the text and listed for navigation.")
+            summary.append(self.labels("a11y_page_numbers"))
         values.append(("schema:accessibilitySummary", " ".join(summary)))
         # The rest of WCAG 2.2 AA holds by construction (semantics, language, navigation,
         # contrast); text alternatives are the one part only the author can supply.
@@ -420,7 +421,7 @@ class EpubBuilder(Builder):
             values.append(("dcterms:conformsTo", CONFORMS_TO))
         if self.pages:
             config = self.book.config
-            source = f"urn:isbn:{config.isbn}" if config.isbn else "the print edition typeset by bookmaker from the same sources"
+            source = f"urn:isbn:{config.isbn}" if config.isbn else self.labels("page_break_source")
             values.append(("pageBreakSource", source))
         for prop, value in values:
             eb.add_metadata(None, "meta", value, {"property": prop})
@@ -428,14 +429,15 @@ class EpubBuilder(Builder):
     def _front_docs(self) -> list[Document]:
         config = self.book.config
         year = (config.date or self.book.build_date.date().isoformat())[:4]
-        title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=ROLE_LABELS)
+        title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=role_labels(self.labels))
         copyright_page = self.env.get_template("copyright.xhtml.j2").render(config=config, year=year)
         # The print edition's half-title has no ebook page; its folio is marked with the title page.
         title_breaks = self.breaks_at(["half-title", "title-page"], f"{PAGES_DIR}/titlepage.xhtml")
         copyright_breaks = self.breaks_at(["copyright-page"], f"{PAGES_DIR}/copyright.xhtml")
         return [
             Document("titlepage", f"{PAGES_DIR}/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
-            Document("copyright", f"{PAGES_DIR}/copyright.xhtml", "Copyright", copyright_breaks + copyright_page, "frontmatter"),
+            Document("copyright", f"{PAGES_DIR}/copyright.xhtml", self.labels("copyright"), copyright_breaks + copyright_page,
+                     "frontmatter"),
         ]
 
     def _cover(self, eb) -> Document:  # type: ignore[no-untyped-def]
@@ -448,11 +450,12 @@ class EpubBuilder(Builder):
 
             image = read_image(config.cover, config.path, None, config.cover.name)
             media_type, data, name = image.media_type, config.cover.read_bytes(), f"cover{config.cover.suffix.lower()}"
-            alt = f"Cover of {config.title}"
+            alt = self.labels("cover_image_alt", title=config.title)
         else:
             media_type, data, name = "image/jpeg", generate_cover(config), "cover.jpg"
-            byline = ", ".join(c.name for c in config.creators)
-            alt = f"Cover: {config.title}" + (f", {config.subtitle}" if config.subtitle else "") + (f", by {byline}" if byline else "")
+            byline = self.labels.join_names([c.name for c in config.creators])
+            title = config.title + (self.labels("list_separator") + config.subtitle if config.subtitle else "")
+            alt = self.labels("cover_alt_by", title=title, authors=byline) if byline else self.labels("cover_alt", title=title)
         # Outside images/, so that it cannot collide with a book image of the same name.
         item = epub.EpubItem(uid="cover-image", file_name=name, media_type=media_type, content=data)
         item.properties = ["cover-image"]
@@ -463,16 +466,7 @@ class EpubBuilder(Builder):
             f'<section epub:type="cover" class="cover"><img role="doc-cover" src="../{name}" '
             f'alt="{escape(alt)}"/></section>'
         )
-        return Document("cover", f"{PAGES_DIR}/cover.xhtml", "Cover", content, "cover", "cover-page")
-
-
-def toc_label(chapter: Chapter) -> str:
-    """The entry of a chapter in the nav: 'Part I: Title', '1. Title' or 'Title'."""
-    if chapter.kind == "part":
-        return f"Part {roman(chapter.number)}: {chapter.title}" if not chapter.title.lower().startswith("part") else chapter.title
-    if chapter.kind == "chapter" and chapter.number:
-        return f"{chapter.number}. {chapter.title}"
-    return chapter.title
+        return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
 
 
 #: HTML elements that have no end tag; every other element is written with one.

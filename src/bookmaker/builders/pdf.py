@@ -9,33 +9,34 @@ page-list uses and the placed size of every image for the low-resolution check.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from lxml import etree, html
+from markupsafe import Markup
 
-from bookmaker import __version__, weasyfix
-from bookmaker.builders import ROLE_LABELS, Builder, inline_note_content, roman
-from bookmaker.cjk import is_cjk, wrap_runs
+from bookmaker import __version__, engine
+from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
+from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
+from bookmaker.cjk import wrap_runs
+from bookmaker.code import wrap_code
+from bookmaker.display import balance
+from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
-from bookmaker.model import Book, Chapter, Note
+from bookmaker.model import Book, Chapter, Note, PrintLayout
+from bookmaker.notes import notes_chapter
 from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.sandbox import ProjectFetcher
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
-#: Running heads may use this share of the text width; longer ones are shortened (never wrapped).
-RUNNING_HEAD_SHARE = 0.8
-#: Fallback limit in characters when the running head's font cannot be measured.
-RUNNING_HEAD_MAX = 48
 #: Kinds whose first paragraph opens with a drop cap.
 DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
 #: A drop cap needs a paragraph long enough to wrap around it (three lines and more).
@@ -47,7 +48,6 @@ MAX_NOTE_LAYOUTS = 3
 #: A keyed note's page number before the first layout has told it (as wide as a typical folio).
 PAGE_STAND_IN = "00"
 
-_PART_TITLE_RE = re.compile(r"^\s*(Part\s+[\w-]+)\s*(?:[:.\u2013\u2014-]\s*(.*))?$", re.I)
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
 
@@ -57,81 +57,14 @@ class PdfResult:
     """What the PDF build produced."""
 
     path: Path
-    pages: int
-    #: Printed page label (folio) of every element id in the book.
-    page_map: dict[str, str]
-    #: Pages that begin inside a block: folio -> (block id, words of it on earlier pages).
-    page_starts: dict[str, tuple[str, int]] = field(default_factory=dict)
-    #: The folio of every page, in order (blank pages included).
-    page_labels: list[str] = field(default_factory=list)
+    #: Folios, page map and page starts: what the EPUB and the back matter read.
+    layout: PrintLayout
+
+    @property
+    def pages(self) -> int:
+        return self.layout.page_count
 
 
-def shorten(text: str, limit: int = RUNNING_HEAD_MAX) -> str:
-    """Cut a running head at a word boundary so it fits on one line (by characters)."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–—-")
-    return f"{cut}\u2026"
-
-
-def part_label(chapter: Chapter) -> tuple[str, str | None]:
-    """A part's label and title: "Part One: The Programmer" -> ("Part One", "The Programmer")."""
-    match = _PART_TITLE_RE.match(chapter.title)
-    if match:
-        return match.group(1), (match.group(2) or "").strip() or None
-    return f"Part {roman(chapter.number)}", chapter.title
-
-
-class HeadMeasure:
-    """Measure a running head set in the theme's font, to shorten it before it would wrap."""
-
-    def __init__(self, fonts_dir: Path) -> None:
-        self.fonts_dir = fonts_dir
-
-    @lru_cache(maxsize=8)  # noqa: B019 - a few fonts per build
-    def _metrics(self, name: str) -> tuple[dict[int, str], dict[str, int], int] | None:
-        path = self.fonts_dir / name
-        if not path.is_file():
-            return None
-        try:
-            from fontTools.ttLib import TTFont
-
-            font = TTFont(str(path), lazy=True)
-            return font.getBestCmap(), {k: v[0] for k, v in font["hmtx"].metrics.items()}, font["head"].unitsPerEm
-        except Exception:  # noqa: BLE001 - an unreadable font only loses the measurement
-            return None
-
-    def width(self, text: str, size: float, font: str, tracking: float = 0.0, upper: bool = False) -> float | None:
-        """The advance width in points of ``text`` (no kerning), or None if the font is missing."""
-        metrics = self._metrics(font)
-        if metrics is None:
-            return None
-        cmap, advances, upem = metrics
-        total = 0.0
-        for ch in text.upper() if upper else text:
-            glyph = cmap.get(ord(ch))
-            units = advances.get(glyph, upem) if glyph else upem  # CJK and the like: a full em
-            total += units / upem * size + tracking * size
-        return total
-
-    def fit(self, text: str, limit: float, size: float, font: str, tracking: float = 0.0, upper: bool = False) -> str:
-        """``text`` cut at a word and ended with an ellipsis so that it is at most ``limit`` points wide."""
-        width = self.width(text, size, font, tracking, upper)
-        if width is None:
-            return shorten(text)
-        if width <= limit:
-            return text
-        words = text.split()
-        while len(words) > 1:
-            words.pop()
-            candidate = " ".join(words).rstrip(" ,;:–—-") + "\u2026"
-            if (self.width(candidate, size, font, tracking, upper) or 0) <= limit:
-                return candidate
-        # One long word: cut by characters.
-        candidate = text
-        while len(candidate) > 1 and (self.width(candidate + "\u2026", size, font, tracking, upper) or 0) > limit:
-            candidate = candidate[:-1]
-        return candidate.rstrip() + "\u2026"
 
 
 class PdfBuilder(Builder):
@@ -146,8 +79,12 @@ class PdfBuilder(Builder):
         self.geometry = Geometry.from_config(book.config)
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
-        self.env.globals.update(roman=roman)
-        self.measure = HeadMeasure(default_styles() / "fonts")
+        self.labels = labels_for(book.config)
+        self.env.globals.update(roman=roman, label=self.labels, balance=self.balance)
+        self.measure = HeadMeasure()
+        heads = ThemeHeads(style_file(book.config, "print.css"))
+        #: How the verso (author) and recto (chapter) heads are set, as the theme's CSS says.
+        self.head_styles = {"left": heads.style("left"), "right": heads.style("right")}
         #: The geometry of the last layout (page count and gutter).
         self.used_geometry: Geometry | None = None
         #: How many layouts the last build took.
@@ -199,21 +136,24 @@ class PdfBuilder(Builder):
 
     # ---- HTML ----------------------------------------------------------------------------------
 
+    def balance(self, text: str | None, kind: str) -> Markup:
+        """Display ``text`` in balanced lines across the text block (bookmaker.display)."""
+        return balance(text, kind, self.geometry.text_width, default_styles() / "fonts")
+
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
         text = " ".join((chapter.running_head or chapter.title).split())
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
-        return self.measure.fit(text, limit, 8.5, "EBGaramond-Italic.otf")
+        return self.measure.fit(text, limit, self.head_styles["right"])
 
     def running_author(self) -> str:
         """The verso head: the authors (role author), else the book title, on one line."""
         config = self.book.config
         names = [c.name for c in config.creators]
-        text = " and ".join(names) if len(names) <= 2 else ", ".join(names[:-1]) + " and " + names[-1]
-        text = text or config.title
+        text = self.labels.join_names(names) or config.title
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
-        # Small caps are narrower than capitals: measuring capitals errs on the safe side.
-        return self.measure.fit(text, limit, 8.5, "EBGaramond-Regular.otf", tracking=0.08, upper=True)
+        # Small caps are narrower than capitals: HeadStyle measures capitals, which errs on the safe side.
+        return self.measure.fit(text, limit, self.head_styles["left"])
 
     def first_body_id(self) -> str | None:
         """The section where arabic folios start at 1: the first one after the front matter."""
@@ -231,10 +171,10 @@ class PdfBuilder(Builder):
     def chapter_labels(self, chapter: Chapter) -> tuple[str | None, str | None, str | None]:
         """(label above the title, title, bookmark label) of an opener."""
         if chapter.kind == "part":
-            label, title = part_label(chapter)
+            label, title = part_label(chapter, self.labels)
             return label, title, chapter.title
-        if chapter.kind == "chapter" and chapter.number:
-            return f"Chapter {chapter.number}", chapter.title, None
+        if chapter.kind == "chapter":
+            return chapter_label(chapter, self.labels), chapter.title, None
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -244,7 +184,7 @@ class PdfBuilder(Builder):
             label: str | None = None
             title: str | None = chapter.title
             if chapter.kind == "part":
-                label, title = part_label(chapter)
+                label, title = part_label(chapter, self.labels)
             elif chapter.kind == "chapter" and chapter.number:
                 label = str(chapter.number)
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
@@ -255,7 +195,8 @@ class PdfBuilder(Builder):
             if item.chapter.kind in ("dedication", "epigraph"):
                 continue
             top = entry(item.chapter)
-            top["children"] = [entry(child.chapter) for child in item.children]
+            top["children"] = [entry(child.chapter) for child in item.children
+                               if child.chapter.kind not in ("dedication", "epigraph")]
             entries.append(top)
         return entries
 
@@ -266,6 +207,7 @@ class PdfBuilder(Builder):
         before_toc: list[str] = []
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
+        opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
             endnotes = self._endnotes(chapter)
@@ -285,7 +227,8 @@ class PdfBuilder(Builder):
                 title=title,
                 bookmark=bookmark,
             )
-            (before_toc if chapter.kind in ("dedication", "epigraph") else after_toc).append(rendered)
+            # The reading order is the author's; only the display pages that open the book precede the contents.
+            (before_toc if chapter in opening else after_toc).append(rendered)
         year = (config.date or book.build_date.date().isoformat())[:4]
         return self.env.get_template("book.html.j2").render(
             config=config,
@@ -295,7 +238,7 @@ class PdfBuilder(Builder):
             version=__version__,
             created=book.build_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
             year=year,
-            role_labels=ROLE_LABELS,
+            role_labels=role_labels(self.labels),
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
@@ -304,6 +247,7 @@ class PdfBuilder(Builder):
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
+        wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
@@ -349,22 +293,23 @@ class PdfBuilder(Builder):
         ("Notes to pages 45–52", CMOS 14.42); the first note of a page sets the page's head."""
         for li in body.iter("li"):
             head = (self.note_heads or {}).get(li.get("id") or "")
-            li.set("data-head", head or "Notes")
+            li.set("data-head", head or self.labels("notes"))
 
-    def note_layout_info(self, document, folios: list[str]) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-untyped-def]
+    def note_layout_info(self, document) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-untyped-def]
         """From a layout: the folio of every anchor a book-end note refers to, and the running
         head of the notes page each such note begins on."""
-        holder = next((c for c in self.book.chapters if c.body.get("data-book-notes")), None)
+        holder = notes_chapter(self.book)
         if holder is None:
             return {}, {}
-        page_of = self.page_map(document, folios)
+        folios = engine.folios(document, self.first_body_id())
+        page_of = engine.page_map(document, folios)
         items = [(li.get("id"), li.get("data-anchor")) for li in holder.body.iter("li") if li.get("data-anchor")]
         note_folios = {anchor: page_of.get(anchor, "") for _, anchor in items}
         anchor_of = dict(items)
         heads: dict[str, str] = {}
-        for page in document.pages:
-            on_page = [a for a in page.anchors if a in anchor_of]
-            head = notes_running_head([note_folios[anchor_of[i]] for i in on_page])
+        for anchors in engine.anchors_by_page(document):
+            on_page = [a for a in anchors if a in anchor_of]
+            head = notes_running_head([note_folios[anchor_of[i]] for i in on_page], self.labels)
             for note_id in on_page:
                 heads[note_id] = head
         return note_folios, heads
@@ -399,30 +344,13 @@ class PdfBuilder(Builder):
         return [self.book.config.root, self.theme, default_styles()]
 
     def render_document(self, geometry: Geometry | None = None, html_text: str | None = None):  # type: ignore[no-untyped-def]
-        """Lay the book out once with ``geometry``; returns a WeasyPrint Document."""
-        from weasyprint import CSS, HTML
-        from weasyprint.text.fonts import FontConfiguration
-
-        weasyfix.apply()
+        """Lay the book out once with ``geometry``; returns the engine's laid-out document."""
         geometry = geometry or self.geometry
         config = self.book.config
-        fetcher = ProjectFetcher(self._fetcher_roots(), config.network.allow)
-        # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
-        fonts = FontConfiguration()
-        # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
-        profiles: dict[str, Any] = {}
-        css = [
-            CSS(filename=str(p), font_config=fonts, color_profiles=profiles, url_fetcher=fetcher)
-            for p in self.stylesheet_paths()
-        ]
-        css.append(CSS(string=self.extra_css(geometry), font_config=fonts, color_profiles=profiles,
-                       url_fetcher=fetcher, base_url=str(self.theme) + "/"))
-        document = HTML(
-            string=html_text if html_text is not None else self.render_html(),
-            base_url=str(config.root) + "/",
-            url_fetcher=fetcher,
-        ).render(stylesheets=css, font_config=fonts, color_profiles=profiles, **self.render_options())
-        return document
+        styles = engine.Styles(tuple(self.stylesheet_paths()), self.extra_css(geometry), self.theme)
+        layout_engine = engine.LayoutEngine(self._fetcher_roots(), config.network.allow, config.root)
+        text = html_text if html_text is not None else self.render_html()
+        return layout_engine.render(text, styles, self.render_options())
 
     def render_options(self) -> dict[str, Any]:
         """Options that must be known at layout time (PDF/UA tags, colour output intent)."""
@@ -468,12 +396,12 @@ class PdfBuilder(Builder):
             document = self.render_document(geometry, html_text)
             self.layouts += 1
             documents[geometry.gutter] = (document, geometry)
-            pages = len(document.pages)
+            pages = engine.page_count(document)
             need = gutter_for(pages)
             logger.debug("layout %d: %d pages with a %.3fin gutter", self.layouts, pages, geometry.gutter / 72)
             settled = need == geometry.gutter
             if has_book_notes and self.layouts < MAX_LAYOUTS + MAX_NOTE_LAYOUTS:
-                folios, heads = self.note_layout_info(document, self.page_labels(document))
+                folios, heads = self.note_layout_info(document)
                 if (folios, heads) != (self.note_folios, self.note_heads):
                     self.note_folios, self.note_heads = folios, heads
                     html_text = self.render_html()
@@ -493,29 +421,10 @@ class PdfBuilder(Builder):
 
     # ---- after layout ---------------------------------------------------------------------------
 
-    def page_labels(self, document) -> list[str]:  # type: ignore[no-untyped-def]
-        """The folio of every page as printed: lower roman before the body matter, arabic from 1."""
-        first_body = self.first_body_id()
-        body_start = None
-        for index, page in enumerate(document.pages):
-            if first_body in page.anchors:
-                body_start = index
-                break
-        labels = []
-        for index in range(len(document.pages)):
-            if body_start is None or index < body_start:
-                labels.append(roman(index + 1).lower())
-            else:
-                labels.append(str(index - body_start + 1))
-        return labels
-
-    def page_map(self, document, folios: list[str] | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
-        """The printed folio of each anchored element (the page where it starts)."""
-        labels: dict[str, str] = {}
-        for page, label in zip(document.pages, folios or self.page_labels(document)):
-            for anchor in page.anchors:
-                labels.setdefault(anchor, label)
-        return labels
+    def print_layout(self, document) -> PrintLayout:  # type: ignore[no-untyped-def]
+        """Folios, page map and page starts of a laid-out book."""
+        folios = engine.folios(document, self.first_body_id())
+        return PrintLayout(tuple(folios), engine.page_map(document, folios), engine.page_starts(document, folios))
 
     def check_images(self, document) -> list[tuple[Path, str, int]]:  # type: ignore[no-untyped-def]
         """Warn (chapter file, image, effective DPI) for every image printed below MIN_DPI."""
@@ -526,20 +435,8 @@ class PdfBuilder(Builder):
                 name = img.get("data-asset")
                 if name and name not in used_in:
                     used_in[name] = chapter.source
-        lowest: dict[str, float] = {}
-        for page in document.pages:
-            for box in _descendants(page._page_box):
-                element = getattr(box, "element", None)
-                if element is None or getattr(box, "element_tag", None) != "img" or not hasattr(box, "replacement"):
-                    continue
-                image = by_uri.get(element.get("src") or "")
-                if image is None or not image.width or not image.height:
-                    continue
-                width_in, height_in = box.width / 96, box.height / 96
-                if width_in <= 0 or height_in <= 0:
-                    continue
-                dpi = min(image.width / width_in, image.height / height_in)
-                lowest[image.name] = min(dpi, lowest.get(image.name, dpi))
+        sizes = {uri: (img.width, img.height) for uri, img in by_uri.items()}
+        lowest = {by_uri[uri].name: dpi for uri, dpi in engine.image_resolutions(document, sizes).items()}
         found = []
         for name, dpi in sorted(lowest.items()):
             if dpi < MIN_DPI:
@@ -576,81 +473,14 @@ class PdfBuilder(Builder):
 
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
+        warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
         document = self.layout()
         self.check_images(document)
         target = self.output_path(outdir)
         options = self.write_options()
         with atomic_output(target) as tmp:
-            document.write_pdf(str(tmp), **options)
-        folios = self.page_labels(document)
-        return PdfResult(target, len(document.pages), self.page_map(document, folios), page_starts(document, folios), folios)
-
-
-#: Ids that ``anchors.anchor_blocks`` gives to the blocks of chapter bodies.
-_BLOCK_ID_RE = re.compile(r".+-b\d+$")
-#: Line ends after which the next line continues the same word: WeasyPrint's hyphenation
-#: character (U+2010), hard hyphens and dashes (a break after them adds no space).
-_JOINING_ENDS = ("\u2010", "-", "\u2013", "\u2014", "/")
-
-
-def page_starts(document, labels: list[str]) -> dict[str, tuple[str, int]]:  # type: ignore[no-untyped-def]
-    """For every page whose first line of text continues a block from an earlier page, the
-    block's id and how many of its words (whitespace-separated) were printed before.
-
-    Text is read from WeasyPrint's laid-out boxes, leaving out margin boxes (running heads,
-    folios) and footnotes, which stand outside the reading order.
-    """
-    from weasyprint.formatting_structure import boxes
-
-    printed: dict[str, list[str]] = {}
-    starts: dict[str, tuple[str, int]] = {}
-
-    def lines_of(box, block: str | None, in_note: bool, in_line: bool, out: list[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
-        if isinstance(box, boxes.MarginBox):
-            return
-        element = getattr(box, "element", None)
-        if element is not None:
-            if "footnote" in (element.get("class") or "").split():
-                in_note = True
-            element_id = element.get("id")
-            if element_id and _BLOCK_ID_RE.match(element_id):
-                block = element_id
-        # A ::first-line box is a line box inside the paragraph's first line box: one line.
-        if isinstance(box, boxes.LineBox) and not in_line:
-            if block and not in_note:
-                out.append((block, ""))
-            in_line = True
-        if isinstance(box, boxes.TextBox):
-            if block and not in_note and out:
-                out[-1] = (out[-1][0], out[-1][1] + box.text)
-            return
-        for child in getattr(box, "children", None) or ():
-            lines_of(child, block, in_note, in_line, out)
-
-    for page, label in zip(document.pages, labels):
-        lines: list[tuple[str, str]] = []
-        lines_of(page._page_box, None, False, False, lines)
-        lines = [(block, text) for block, text in lines if text.strip()]
-        if lines:
-            block = lines[0][0]
-            before = printed.get(block)
-            if before:
-                starts[label] = (block, len(_join_lines(before).split()))
-        for block, text in lines:
-            printed.setdefault(block, []).append(text)
-    return starts
-
-
-def _join_lines(lines: list[str]) -> str:
-    """Lines of one block as running text: a hyphenated word is whole again."""
-    text = ""
-    for line in lines:
-        line = line.strip()
-        if text.endswith(_JOINING_ENDS) or (text and line and is_cjk(text[-1]) and is_cjk(line[0])):
-            text = text.removesuffix("\u2010") + line
-        else:
-            text = f"{text} {line}" if text else line
-    return text
+            engine.write_pdf(document, tmp, options)
+        return PdfResult(target, self.print_layout(document))
 
 
 def wrap_cjk(tree: etree._Element) -> None:
@@ -663,19 +493,6 @@ def wrap_cjk(tree: etree._Element) -> None:
         return element
 
     wrap_runs(tree, span, "cjk")
-
-
-def _descendants(box):  # type: ignore[no-untyped-def]
-    stack = [box]
-    while stack:
-        current = stack.pop()
-        yield current
-        children = getattr(current, "children", None)
-        if children:
-            stack.extend(children)
-        footnotes = getattr(current, "footnotes", None)
-        if footnotes:
-            stack.extend(footnotes)
 
 
 def _display(path: Path, root: Path) -> str:

@@ -1,0 +1,137 @@
+"""The theme's fonts: WeasyPrint sees only them (never the machine's), and characters none of them has are reported."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from bookmaker.log import warn
+from bookmaker.markup import line_in_file
+from bookmaker.model import Book
+
+#: Font files a theme may bundle in its fonts/ folder.
+FONT_SUFFIXES = (".otf", ".ttf", ".woff", ".woff2")
+
+#: A fontconfig configuration with no font folder and no system include: the only fonts
+#: WeasyPrint then knows are those its @font-face rules add (``FcConfigAppFontAddFile``), so
+#: a character the theme lacks prints as the theme font's empty box (which we report) instead
+#: of silently coming from whatever the machine has installed (DejaVu on Debian).
+_PRIVATE_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
+<fontconfig>
+  <!-- bookmaker: only the theme's fonts, which WeasyPrint adds from @font-face. -->
+  <cachedir>{cache}</cachedir>
+</fontconfig>
+"""
+
+
+@lru_cache(maxsize=1)
+def _private_conf() -> str:
+    folder = Path(tempfile.mkdtemp(prefix="bookmaker-fontconfig-"))
+    path = folder / "fonts.conf"
+    path.write_text(_PRIVATE_CONF.format(cache=folder / "cache"), encoding="utf-8")
+    return str(path)
+
+
+@contextmanager
+def theme_fonts_only() -> Iterator[None]:
+    """Within this block a new fontconfig configuration lists no installed font.
+
+    Fontconfig reads ``FONTCONFIG_FILE`` whenever a configuration is loaded
+    (``FcInitLoadConfigAndFonts``, which ``weasyprint.text.fonts.FontConfiguration()``
+    calls), so the variable is set around that call only: the configuration keeps what it
+    loaded, and programs started later (a browser in the tests) still see the machine's
+    fonts.  Set ``BOOKMAKER_SYSTEM_FONTS=1`` to let WeasyPrint fall back on installed fonts.
+    """
+    if os.environ.get("BOOKMAKER_SYSTEM_FONTS") == "1":
+        yield
+        return
+    saved = os.environ.get("FONTCONFIG_FILE")
+    os.environ["FONTCONFIG_FILE"] = _private_conf()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("FONTCONFIG_FILE", None)
+        else:
+            os.environ["FONTCONFIG_FILE"] = saved
+
+
+def font_files(folders: Iterable[Path]) -> list[Path]:
+    """The font files in ``folders`` (a theme's fonts/ and the default theme's), sorted."""
+    found: list[Path] = []
+    for folder in folders:
+        if folder.is_dir():
+            found += sorted(p for p in folder.iterdir() if p.suffix.lower() in FONT_SUFFIXES and p.is_file())
+    return found
+
+
+@lru_cache(maxsize=32)
+def _cmap(path: Path, mtime: float) -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(str(path), lazy=True, fontNumber=0) as font:
+            return frozenset(font.getBestCmap() or ())
+    except Exception:  # noqa: BLE001 - an unreadable font simply covers nothing
+        return frozenset()
+
+
+def coverage(folders: Iterable[Path]) -> frozenset[int]:
+    """Every code point some font in ``folders`` maps."""
+    points: set[int] = set()
+    for path in font_files(folders):
+        points |= _cmap(path, path.stat().st_mtime)
+    return frozenset(points)
+
+
+def needs_glyph(ch: str) -> bool:
+    """Whether ``ch`` is drawn (not white space, a control, a format character or a variation selector)."""
+    if ch.isspace():
+        return False
+    if unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Cn"):
+        return False
+    code = ord(ch)
+    return not (0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF)
+
+
+def missing_characters(book: Book, folders: Iterable[Path]) -> list[tuple[str, Path, int | None]]:
+    """Characters of the book that no bundled font has: (character, first file, line), in order."""
+    covered = coverage(folders)
+    seen: set[str] = set()
+    found: list[tuple[str, Path, int | None]] = []
+
+    def scan(text: str, source: Path) -> None:
+        for ch in text:
+            if ch in seen or ord(ch) in covered or not needs_glyph(ch):
+                continue
+            seen.add(ch)
+            found.append((ch, source, None))
+
+    config = book.config
+    for value in (config.title, config.subtitle, config.rights, config.description,
+                  *(c.name for c in config.creators), config.publisher):
+        if isinstance(value, str):
+            scan(value, config.path)
+    for chapter in book.chapters:
+        scan(chapter.title or "", chapter.source)
+        scan(" ".join(chapter.body.itertext()), chapter.source)
+        for note in chapter.notes:
+            scan(" ".join(note.body.itertext()), chapter.source)
+    return [(ch, source, line_in_file(source, ch)) for ch, source, _ in found]
+
+
+def warn_missing(book: Book, folders: Iterable[Path]) -> list[str]:
+    """One warning (BM510) per character that no bundled font can print; the characters."""
+    missing = missing_characters(book, folders)
+    for ch, source, line in missing:
+        name = unicodedata.name(ch, "unnamed character")
+        warn(f"no bundled font has '{ch}' (U+{ord(ch):04X} {name}): it would print as an empty box; "
+             "add a font that has it to the theme's fonts/ folder, or use another character",
+             source, line, code="BM510")
+    return [ch for ch, _, _ in missing]

@@ -1,0 +1,80 @@
+"""The layout engine (issue 10): the footnote fix in both states, running heads read from the theme, PrintLayout."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bookmaker import engine
+from bookmaker.builders.heads import HeadMeasure, ThemeHeads
+from bookmaker.model import PrintLayout
+from bookmaker.resources import default_styles
+
+
+def test_footnote_fix_applies_to_weasyprint_70(caplog: pytest.LogCaptureFixture) -> None:
+    import weasyprint
+
+    assert weasyprint.__version__.startswith("70.")
+    with caplog.at_level(logging.WARNING, logger="bookmaker"):
+        assert engine.apply_footnote_fix() is True
+    assert engine.footnote_fix_applied()
+    assert not [r for r in caplog.records if getattr(r, "code", None) == "BM530"]
+
+
+def test_footnote_fix_warns_once_when_it_does_not_apply(monkeypatch: pytest.MonkeyPatch,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    import weasyprint
+
+    monkeypatch.setattr(engine, "_applied", None)
+    monkeypatch.setattr(weasyprint, "__version__", "71.2")
+    with caplog.at_level(logging.WARNING, logger="bookmaker"):
+        assert engine.apply_footnote_fix() is False
+        assert engine.apply_footnote_fix() is False
+    warnings = [r for r in caplog.records if getattr(r, "code", None) == "BM530"]
+    assert len(warnings) == 1 and "71.2" in warnings[0].getMessage()
+    assert not engine.footnote_fix_applied()
+
+
+def _theme(tmp_path: Path, head_rules: str) -> Path:
+    fonts = default_styles() / "fonts"
+    css = tmp_path / "print.css"
+    css.write_text(
+        ":root { --head: 14pt; --face: \"Display\", serif; }\n"
+        f"@font-face {{ font-family: \"Display\"; src: url({fonts / 'EBGaramond-Bold.ttf'}); font-weight: bold; }}\n"
+        f"@font-face {{ font-family: \"Display\"; src: url({fonts / 'EBGaramond-Regular.otf'}); }}\n"
+        "@page { @top-center { font-family: var(--face); font-size: var(--head); } }\n" + head_rules,
+        encoding="utf-8")
+    return css
+
+
+def test_running_head_style_comes_from_the_theme(tmp_path: Path) -> None:
+    css = _theme(tmp_path, "@page :right { @top-center { font-weight: bold; letter-spacing: 0.1em; } }\n"
+                           "@page :left { @top-center { text-transform: uppercase; font-size: 9pt; } }\n")
+    heads = ThemeHeads(css)
+    right, left = heads.style("right"), heads.style("left")
+    assert right is not None and left is not None
+    assert right.size == 14 and right.font is not None and right.font.name == "EBGaramond-Bold.ttf"
+    assert abs(right.tracking - 0.1) < 1e-9 and not right.upper
+    assert left.size == 9 and left.font is not None and left.font.name == "EBGaramond-Regular.otf" and left.upper
+
+
+def test_a_larger_head_is_cut_shorter(tmp_path: Path) -> None:
+    text = "The Long Winter at the Observatory on the Hill above the Town"
+    small = ThemeHeads(default_styles() / "print.css").style("right")
+    large = ThemeHeads(_theme(tmp_path, "")).style("right")
+    measure = HeadMeasure()
+    limit = 250.0
+    fitted_small, fitted_large = measure.fit(text, limit, small), measure.fit(text, limit, large)
+    assert fitted_large.endswith("\u2026") and len(fitted_large) < len(fitted_small)
+    assert (measure.width(fitted_large, large) or 0) <= limit
+
+
+def test_print_layout_answers_page_questions() -> None:
+    layout = PrintLayout(("i", "ii", "iii", "1", "2", "3"), {"contents": "iii", "ch1": "1", "ch1-b4": "2"},
+                         {"2": ("ch1-b4", 12)})
+    assert layout.page_count == 6
+    assert layout.folio_of("ch1") == "1" and layout.folio_of("ch1", "ch1-b4") == "2"
+    assert layout.folio_of("ch1", "missing") is None
+    assert layout.page_of("ch1", "ch1-b4") == 5 and layout.page_of("contents") == 3
