@@ -221,6 +221,7 @@ class PdfBuilder(Builder):
                 body=_inner_html(body),
                 running_head=self.running_head(chapter),
                 endnotes=endnotes,
+                notes_title=self.labels("notes"),
                 first_body=first_body,
                 page="notes" if chapter.body.get("data-book-notes") else self.page_name(chapter, first_body),
                 label=label,
