@@ -166,12 +166,17 @@ def test_language_without_catalogue_warns_and_uses_english(tmp_path: Path) -> No
 # -- a German book, both formats ------------------------------------------------------------------
 
 
+def build_sample(tmp_path_factory: pytest.TempPathFactory, name: str, slug: str) -> tuple[Path, Path]:
+    """A sample book of tests/books built with the real CLI: (PDF, EPUB)."""
+    out = tmp_path_factory.mktemp(name)
+    result = run_cli("build", str(BOOKS / name), "-o", str(out), env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    return out / f"{slug}.pdf", out / f"{slug}.epub"
+
+
 @pytest.fixture(scope="module")
 def german(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("de")
-    result = run_cli("build", str(BOOKS / "uhrmacherin"), "-o", str(out), env=EPOCH)
-    assert result.returncode == 0, result.stderr
-    return out / "die-uhrmacherin.pdf", out / "die-uhrmacherin.epub"
+    return build_sample(tmp_path_factory, "uhrmacherin", "die-uhrmacherin")
 
 
 def test_german_print_furniture(german: tuple[Path, Path]) -> None:
@@ -264,3 +269,74 @@ def test_chinese_and_japanese_labels(tmp_path: Path, language: str, contents: st
     assert translated in "".join(epub_xml(epub, "pages/titlepage.xhtml").itertext())
     if language == "zh-Hans":
         assert epubcheck_messages(epub) == []
+
+
+# -- quotes and lang spans in the built books ------------------------------------------------------
+
+N = "\u202f"
+
+
+@pytest.fixture(scope="module")
+def french(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_sample(tmp_path_factory, "horlogere", "l-horlogere-de-geneve")
+
+
+def _normal(text: str) -> str:
+    """PDF or XHTML text with line breaks as spaces (a U+202F stays what it is)."""
+    return re.sub(r"[ \n]+", " ", text)
+
+
+def test_german_quotes_in_both_formats(german: tuple[Path, Path]) -> None:
+    printed = _normal(" ".join(pdf_text_pages(german[0])))
+    chapter = chapter_xml(german[1], "Eine Kindheit im Erzgebirge")
+    ebook = _normal("".join(chapter.itertext()))
+    for text in (printed, ebook):
+        assert "„Eine Uhr, die stehen bleibt, lügt zweimal am Tag nicht.“" in text
+        assert "„Und du sagst ‚nicht‘ öfter, als dir guttut.“" in text
+        assert "O’Reillys Verlag" in text and "Hans’ alte Lupe" in text
+        assert '"' not in text and "'" not in text
+    genf = _normal("".join(chapter_xml(german[1], "Nach Genf").itertext()))
+    assert "„Ich fass’ es nicht: Sie bezahlen mich fürs Lernen.“" in genf
+    assert "‚balancier‘" in genf
+    assert f"«{N}Bienvenue, mademoiselle{N}!{N}»" in printed
+
+
+def test_french_spacing_and_guillemets_in_both_formats(french: tuple[Path, Path]) -> None:
+    pages = pdf_text_pages(french[0])
+    printed = _normal(" ".join(pages))
+    chapter = chapter_xml(french[1], "L’arrivée")
+    ebook = _normal("".join(chapter.itertext()))
+    for text in (printed, ebook):
+        assert f"demanda{N}: «{N}Vous parlez français{N}?{N}»" in text
+        assert f"répondit{N}: «{N}Un peu{N}; assez pour" in text and f"prendre{N}!{N}»" in text  # print may hyphenate
+        assert f"«{N}la petite Allemande{N}»" in text
+        assert "Aujourd’hui" in text and "O’Reilly" in text
+        # The German letter inside the French text takes German quotes and no French spaces.
+        assert "„Vergiss nicht, wer du bist.“" in text
+    assert any("Table des matières" in page for page in pages) and "Chapitre 1" in printed
+    assert f"«{N}Ici, on ne se presse pas{N}»" in _normal("".join(chapter_xml(french[1], "L’atelier").itertext()))
+
+
+def test_lang_spans_carry_lang_and_xml_lang_in_the_ebook(german: tuple[Path, Path], french: tuple[Path, Path]) -> None:
+    for epub, title, lang, words in ((german[1], "Nach Genf", "fr", "Bienvenue"), (french[1], "L’arrivée", "de", "Vergiss")):
+        doc = chapter_xml(epub, title)
+        assert doc.get("lang") == doc.get("{http://www.w3.org/XML/1998/namespace}lang") != lang
+        spans = [s for s in doc.iter("{http://www.w3.org/1999/xhtml}span") if s.get("lang") == lang]
+        assert len(spans) == 1 and words in "".join(spans[0].itertext())
+        assert spans[0].get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+
+
+def test_lang_span_reaches_the_print_html(tmp_path: Path) -> None:
+    # WeasyPrint takes each element's language from its lang attribute (hyphenation dictionary included).
+    from bookmaker.builders.pdf import PdfBuilder
+    from bookmaker.pipeline import read_book
+
+    html = PdfBuilder(read_book(BOOKS / "uhrmacherin")).render_html()
+    root = etree.HTML(html.encode("utf-8"))
+    assert root.get("lang") == "de-AT"
+    span = root.xpath("//span[@lang='fr']")
+    assert len(span) == 1 and "Bienvenue" in "".join(span[0].itertext())
+
+
+def test_french_epub_is_clean(french: tuple[Path, Path]) -> None:
+    assert epubcheck_messages(french[1]) == []

@@ -123,13 +123,15 @@ def _output_folder(value: str) -> Path:
     return Path(value)
 
 
-def _parse_formats(value: str) -> tuple[str, ...]:
-    from bookmaker.pipeline import FORMATS
+def _parse_formats(value: str | None) -> tuple[str, ...] | None:
+    from bookmaker.pipeline import ALL_FORMATS
 
+    if value is None:
+        return None  # the defaults: pdf,epub (and cover when pdf.printer is set)
     formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in ALL_FORMATS]
     if unknown or not formats:
-        raise click.BadParameter(f"expected a comma-separated list of {', '.join(FORMATS)}, got {value!r}")
+        raise click.BadParameter(f"expected a comma-separated list of {', '.join(ALL_FORMATS)}, got {value!r}")
     return formats
 
 
@@ -150,11 +152,12 @@ def main() -> None:
 @main.command()
 @_MANUSCRIPT
 @click.option("-o", "--output", "outdir", default="build", callback=lambda _ctx, _param, value: _output_folder(value), help="Output folder (default: build/).")
-@click.option("--format", "formats", default="pdf,epub", help="Formats to build: pdf, epub or pdf,epub.")
+@click.option("--format", "formats", default=None,
+              help="Formats to build, comma-separated: pdf, epub, cover, kepub, kindle-epub (default: pdf,epub, plus cover when pdf.printer is set).")
 @click.option("--strict", is_flag=True, help="Fail (exit 6) if any warning was reported.")
 @click.option("--watch", is_flag=True, help="Build again each time a manuscript or style file is saved (Ctrl-C stops).")
 @_output_options
-def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: bool, verbose: int, quiet: bool, debug: bool) -> None:
+def build(manuscript: Path, outdir: Path, formats: str | None, strict: bool, watch: bool, verbose: int, quiet: bool, debug: bool) -> None:
     """Build the book in MANUSCRIPT (default: manuscript/) into OUT (default: build/).
 
     \b
@@ -187,7 +190,7 @@ def build(manuscript: Path, outdir: Path, formats: str, strict: bool, watch: boo
         attempt()
 
 
-def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict: bool, verbose: int, quiet: bool, debug: bool = False) -> None:
+def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None, strict: bool, verbose: int, quiet: bool, debug: bool = False) -> None:
     from bookmaker.pipeline import build as run_build
 
     counter = _setup_logging(verbose, quiet, progress=True)
@@ -211,9 +214,11 @@ def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...], strict
 @click.option("--strict", is_flag=True, help="Fail (exit 6) on warnings too, not only on errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="text (file:line: severity: CODE message) or json.")
 @click.option("--outputs", is_flag=True, help="Also build the book in a temporary folder and run EPUBCheck on the EPUB (needs Java).")
+@click.option("--printer", type=click.Choice(["kdp", "ingramspark", "none"]), default=None,
+              help="Also lay out the book and its cover and run this printer's preflight rules (default: pdf.printer).")
 @_output_options
 @_guarded
-def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, verbose: int, quiet: bool, debug: bool) -> None:
+def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, printer: str | None, verbose: int, quiet: bool, debug: bool) -> None:
     """Check MANUSCRIPT for problems without building the PDF.
 
     Every finding has a stable code (BM101, ...), a severity and the file:line to
@@ -230,9 +235,23 @@ def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, verbose: int,
 
     _setup_logging(verbose, quiet)
     findings = check_manuscript(manuscript, outputs=outputs)
+    report = None
+    if printer != "none" and not count(findings, ERROR):
+        from bookmaker.press import check_print, configured_printer
+
+        chosen = printer or configured_printer(manuscript)
+        if chosen:
+            from bookmaker.lint import collect_warnings
+
+            with collect_warnings([]):  # the build's own warnings are in 'findings' already
+                preflight_findings, report = check_print(manuscript, chosen)
+            findings = findings + preflight_findings
     errors, warnings = count(findings, ERROR), count(findings, WARNING)
     if fmt == "json":
-        click.echo(json.dumps({"findings": [f.as_dict() for f in findings], "errors": errors, "warnings": warnings}, indent=2, ensure_ascii=False))
+        payload: dict[str, Any] = {"findings": [f.as_dict() for f in findings], "errors": errors, "warnings": warnings}
+        if report is not None:
+            payload["preflight"] = report.as_dict()
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         color = use_color(sys.stdout)
         for f in findings:
@@ -242,6 +261,9 @@ def check(manuscript: Path, strict: bool, fmt: str, outputs: bool, verbose: int,
             where = f"{f.location}: " if f.location else ""
             click.echo(f"{where}{severity}: {f.code} {f.message}")
         if not quiet:
+            if report is not None:
+                click.echo(f"preflight for {report.printer}: {len(report.checks)} rules on "
+                           f"{report.interior} ({report.pages} pages) and {report.cover or 'no cover'}", err=True)
             click.echo(_summary(errors, warnings), err=True)
     if errors:
         config_only = all(f.code in ("BM100", "BM103", "BM104") for f in findings if f.severity == ERROR)
@@ -279,6 +301,33 @@ def stats(manuscript: Path, fmt: str, verbose: int, quiet: bool, debug: bool) ->
     logger.setLevel(logging.ERROR)
     result = book_stats(read_book(manuscript))
     click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else format_table(result))
+
+
+@main.command()
+@_MANUSCRIPT
+@click.option("--for", "store", required=True, type=click.Choice(["kdp", "ingramspark", "kobo", "apple"]),
+              help="The store to upload to.")
+@click.option("-o", "--output", "outdir", default="build", type=click.Path(path_type=Path), help="Output folder (default: build/).")
+@click.option("--strict", is_flag=True, help="Fail (exit 6) if any warning was reported (preflight findings included).")
+@_output_options
+@_guarded
+def package(manuscript: Path, store: str, outdir: Path, strict: bool, verbose: int, quiet: bool, debug: bool) -> None:
+    """Write OUT/<slug>-STORE/: the files STORE takes (interior, cover, ebook) and a metadata sheet.
+
+    \b
+    Example:
+      bookmaker package manuscript --for kdp
+      bookmaker package --for kobo -o uploads
+    """
+    from bookmaker.package import make_package
+
+    counter = _setup_logging(verbose, quiet)
+    folder = make_package(manuscript, outdir, store)
+    if strict and counter.messages:
+        raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode")
+    if not quiet:
+        for path in sorted(folder.iterdir()):
+            click.echo(f"wrote {display_path(path)}")
 
 
 @main.command()

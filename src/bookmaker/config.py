@@ -103,6 +103,12 @@ class PdfOptions:
     marks: str | None = None
     #: A PDF standard passed to WeasyPrint: pdf/a-3b, pdf/ua-1, pdf/x-4.
     standard: str | None = None
+    #: The print-on-demand service whose rules the build checks and whose cover it makes: kdp, ingramspark, none.
+    printer: str | None = None
+    #: Interior paper, for the spine width: white, cream or color.
+    paper: str = "white"
+    #: Crop marks on the cover wrap: ``crop`` (KDP rejects them; off by default).
+    cover_marks: str | None = None
 
 
 @dataclass
@@ -165,6 +171,15 @@ class BookConfig:
     epub: EpubOptions = field(default_factory=EpubOptions)
     network: NetworkOptions = field(default_factory=NetworkOptions)
     limits: Limits = field(default_factory=Limits)
+    #: Back-cover text (paragraphs separated by blank lines); the description when absent.
+    cover_copy: str | None = None
+    #: A short author biography and photo for the back cover.
+    author_bio: str | None = None
+    author_photo: Path | None = None
+    #: Store metadata: search keywords, BISAC subject codes, an ISBN per edition (paperback, hardcover, ebook).
+    keywords: list[str] = field(default_factory=list)
+    bisac: list[str] = field(default_factory=list)
+    isbns: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -179,10 +194,15 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation labels"
+    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation labels "
+    "cover_copy author_bio author_photo keywords bisac isbns"
     " bibliography citation-style citation-notes nocite"
 ).split()
-PDF_KEYS = ("trim", "bleed", "marks", "standard")
+PDF_KEYS = ("trim", "bleed", "marks", "standard", "printer", "paper", "cover_marks")
+#: Values of ``pdf.printer`` and ``pdf.paper`` (bookmaker.printers holds the rules).
+PRINTER_NAMES = ("kdp", "ingramspark", "none")
+PAPER_NAMES = ("white", "cream", "color")
+ISBN_EDITIONS = ("paperback", "hardcover", "ebook", "audiobook")
 EPUB_KEYS = ("embed_fonts",)
 NETWORK_KEYS = ("allow",)
 LIMIT_KEYS = ("max_image_pixels", "max_chapter_bytes", "max_seconds", "max_memory_mb")
@@ -420,6 +440,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
         limits=_limits(p, data),
         labels=_labels(p, data),
+        **_press_options(p, data),
     )
     if language and _LANG_RE.match(language):
         _check_language(path, data, language, config.labels)
@@ -562,7 +583,7 @@ def _date(p: _Problems, data: _LineDict) -> str | None:
     return None
 
 
-def _isbn(p: _Problems, raw: str) -> str | None:
+def _isbn(p: _Problems, raw: str, key: str = "isbn") -> str | None:
     digits = re.sub(r"[\s-]", "", raw).upper()
     if re.fullmatch(r"\d{13}", digits):
         total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits[:12]))
@@ -573,9 +594,9 @@ def _isbn(p: _Problems, raw: str) -> str | None:
         if total % 11 == 0:
             return digits
     else:
-        p.add("isbn", f"expected an ISBN-13 or ISBN-10, got {shown(raw)}")
+        p.add(key, f"expected an ISBN-13 or ISBN-10, got {shown(raw)}")
         return None
-    p.add("isbn", f"{shown(raw)} has a wrong check digit")
+    p.add(key, f"{shown(raw)} has a wrong check digit")
     return None
 
 
@@ -675,7 +696,37 @@ def _pdf_options(p: _Problems, data: _LineDict) -> PdfOptions:
                 p.add(f"pdf.{key}", f"expected a string, got {_type_name(value)}")
                 continue
             setattr(options, key, value.strip())
+    if options.printer is not None:
+        options.printer = options.printer.lower()
+        if options.printer not in PRINTER_NAMES:
+            p.add("pdf.printer", f"expected one of {', '.join(PRINTER_NAMES)}, got {options.printer!r}")
+    options.paper = options.paper.lower()
+    if options.paper not in PAPER_NAMES:
+        p.add("pdf.paper", f"expected one of {', '.join(PAPER_NAMES)}, got {options.paper!r}")
+    if options.cover_marks is not None and options.cover_marks.lower() not in ("crop", "none"):
+        p.add("pdf.cover_marks", f"expected crop or none, got {options.cover_marks!r}")
     return options
+
+
+def _press_options(p: _Problems, data: _LineDict) -> dict[str, Any]:
+    """The keys for the cover wrap and the stores' metadata sheets (issue 13)."""
+    isbns: dict[str, str] = {}
+    section = _section(p, data, "isbns", ISBN_EDITIONS)
+    for edition in ISBN_EDITIONS:
+        value = section.get(edition)
+        if value is None:
+            continue
+        checked = _isbn(p, str(value).strip(), f"isbns.{edition}")
+        if checked:
+            isbns[edition] = checked
+    return {
+        "cover_copy": _string(p, data, "cover_copy"),
+        "author_bio": _string(p, data, "author_bio"),
+        "author_photo": _relative_path(p, data, "author_photo"),
+        "keywords": _string_list(p, data, "keywords"),
+        "bisac": _string_list(p, data, "bisac"),
+        "isbns": isbns,
+    }
 
 
 def _flag(p: _Problems, data: _LineDict, key: str, default: bool) -> bool:

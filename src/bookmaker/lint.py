@@ -36,6 +36,9 @@ BM511       warning   a fenced code block names a language Pygments does not kno
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
+BM800-816   warning   print-shop preflight (``check --printer``, builds with ``pdf.printer``): see ``preflight``
+BM817       warning   the Kindle EPUB is larger than Send to Kindle accepts
+BM818       warning   more keywords than the store takes (``package --for kdp``)
 BM900       error     any other problem that stops the build
 ==========  ========  ==============================================================
 
@@ -75,6 +78,7 @@ SEVERITY = {
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
     "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
+    **{f"BM{n}": WARNING for n in range(800, 819)},
     "BM900": ERROR,
 }  # fmt: skip
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import markdown
 from lxml import etree, html
+from markdown.extensions import Extension
 
 from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
 from bookmaker.model import ENDNOTE, FOOTNOTE, Heading, Note
+from bookmaker.quotes import SmartQuotesExtension
 from bookmaker.sanitize import sanitize_html
 from bookmaker.spans import BracketSpanExtension
 
@@ -31,13 +33,6 @@ EXTENSIONS = [
     "sane_lists",
 ]
 
-#: Smart quotes as characters, not named entities, so the output is well-formed XML.
-_QUOTES = {
-    "en": ("\u201c", "\u201d", "\u2018", "\u2019"),
-    "de": ("\u201e", "\u201c", "\u201a", "\u2018"),
-    "fr": ("\u00ab\u202f", "\u202f\u00bb", "\u2039\u202f", "\u202f\u203a"),
-}
-
 _HTML_PARSER = html.HTMLParser(huge_tree=True)
 _MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
 #: A key phrase is at most this many words (issue 12).
@@ -45,7 +40,8 @@ KEY_WORDS = 6
 # A sentence ends with . ! ? or … (and closing quotes or brackets), then a space.
 _SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019\u00bb)\]]*\s+")
 _TRAILING_PUNCT = " \t\n,.;:!?\u2026\"'\u201d\u2019\u00bb)]\u2014\u2013"
-_WS_RE = re.compile(r"\s+")
+#: HTML's white space only: no-break spaces (French U+202F before "?") are part of the text.
+_WS_RE = re.compile(r"[ \t\r\n\f]+")
 
 
 @dataclass
@@ -69,26 +65,19 @@ def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
 
     ``smart=False`` (``smart_punctuation: false``) leaves quotes and dashes as typed.
     """
-    primary = language.split("-")[0].lower()
-    ldquo, rdquo, lsquo, rsquo = _QUOTES.get(primary, _QUOTES["en"])
+    extensions: list[str | Extension] = [*(EXTENSIONS if smart else [e for e in EXTENSIONS if e != "smarty"]), BracketSpanExtension()]
+    if smart:
+        # Quotes and apostrophes by language, following lang spans (bookmaker.quotes); smarty keeps dashes and ellipses.
+        extensions.append(SmartQuotesExtension(language))
     return markdown.Markdown(
-        extensions=[*(EXTENSIONS if smart else [e for e in EXTENSIONS if e != "smarty"]), BracketSpanExtension()],
+        extensions=extensions,
         extension_configs={
             # '-' instead of ':' keeps ids usable in CSS selectors (engine-notes 8.3).
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": ""},
             "smarty": {
-                "substitutions": {
-                    "left-double-quote": ldquo,
-                    "right-double-quote": rdquo,
-                    "left-single-quote": lsquo,
-                    # The apostrophe shares this key (Python-Markdown #396): keep it U+2019.
-                    "right-single-quote": "\u2019" if primary in ("de", "fr") else rsquo,
-                    "ndash": "\u2013",
-                    "mdash": "\u2014",
-                    "ellipsis": "\u2026",
-                    "left-angle-quote": "\u00ab",
-                    "right-angle-quote": "\u00bb",
-                }
+                "smart_quotes": False,
+                # Characters, not named entities, so the output is well-formed XML.
+                "substitutions": {"ndash": "\u2013", "mdash": "\u2014", "ellipsis": "\u2026"},
             },
         },
         output_format="html",

@@ -22,6 +22,8 @@ from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
 
 FORMATS = ("pdf", "epub")
+#: Every value ``--format`` accepts: the defaults, the cover wrap and the store editions (issue 13).
+ALL_FORMATS = FORMATS + ("cover", "kepub", "kindle-epub")
 
 
 @dataclass
@@ -89,16 +91,23 @@ def read_chapters(config: BookConfig, report: Report, citations: Citations | Non
 def build(
     manuscript: Path,
     outdir: Path,
-    formats: tuple[str, ...] = FORMATS,
+    formats: tuple[str, ...] | None = FORMATS,
     before_commit: Callable[[], None] | None = None,
+    printer: str | None = None,
 ) -> BuildResult:
     """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
 
     ``before_commit`` runs after every output is written and before any replaces an old one
     (``--strict`` fails there): a failed build leaves the previous outputs as they were.
+    ``formats`` None means the defaults: pdf and epub, and the cover when ``pdf.printer`` is set;
+    ``printer`` overrides ``pdf.printer`` (``bookmaker package --for``).
     """
     start = time.monotonic()
     config = load_config(manuscript)
+    if printer is not None:
+        config.pdf.printer = printer
+    if formats is None:
+        formats = FORMATS + (("cover",) if config.pdf.printer not in (None, "none") else ())
     result = BuildResult()
     staging: Staging | None = None
     try:
@@ -140,8 +149,31 @@ def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: B
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
 
+    from bookmaker import press
+
+    print_shop = press.book_printer(book)
+    if "pdf" in formats and print_shop is not None:
+        result.pages = press.pad_to_even(result.outputs["pdf"])
+    if "cover" in formats:
+        pages = result.pages or press.interior_pages(book)
+        result.outputs["cover"], result.outputs["cover-image"] = press.build_cover(book, folder, pages)
+    if "pdf" in formats and print_shop is not None:
+        logger.info("Checking the files against %s's rules", print_shop.label)
+        reports = press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, folder)
+        result.outputs["preflight"], result.outputs["preflight-json"] = reports
+
     if "epub" in formats:
         from bookmaker.builders.epub import EpubBuilder
 
         logger.info("Packaging the ebook")
         result.outputs["epub"] = EpubBuilder(book).build(folder)
+    if "kepub" in formats:
+        from bookmaker.builders.stores import KepubBuilder
+
+        logger.info("Packaging the Kobo edition")
+        result.outputs["kepub"] = KepubBuilder(book).build(folder)
+    if "kindle-epub" in formats:
+        from bookmaker.builders.stores import KindleEpubBuilder
+
+        logger.info("Packaging the Kindle edition")
+        result.outputs["kindle-epub"] = KindleEpubBuilder(book).build(folder)

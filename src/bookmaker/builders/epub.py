@@ -31,6 +31,7 @@ from bookmaker.render import template_env
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 XHTML_MEDIA = "application/xhtml+xml"
 #: The generated pages (cover, title, copyright) live apart from the chapters in text/, so that
 #: a chapter file called cover.md or copyright.md cannot overwrite them.
@@ -102,6 +103,8 @@ class EpubBuilder(Builder):
         self.stylesheets = ["css/epub.css"]
         #: Whether CJK runs are wrapped for the embedded CJK subset (set once the fonts are known).
         self.mark_cjk = False
+        #: Whether the package carries fonts (then Apple Books needs its display options).
+        self.fonts_embedded = False
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -181,7 +184,8 @@ class EpubBuilder(Builder):
             root = etree.fromstring(data)
         except etree.XMLSyntaxError as exc:  # a bug in bookmaker, not in the manuscript
             raise BookmakerError(f"internal error: {doc.title!r} is not well-formed XHTML: {exc}") from None
-        if self.mark_cjk and mark_cjk_runs(root, self.book.config.language):
+        changed = bool(self.mark_cjk and mark_cjk_runs(root, self.book.config.language))
+        if mirror_xml_lang(root) or changed:
             _keep_end_tags(root)
             data = etree.tostring(root.getroottree(), encoding="utf-8", xml_declaration=True)
         return data
@@ -331,6 +335,7 @@ class EpubBuilder(Builder):
         code = "".join("".join(el.itertext()) for c in book.chapters for el in c.body.iter("pre", "code"))
         fonts = epub_fonts(text, config.epub.embed_fonts, code)
         self.mark_cjk = any(font.cjk for font in fonts)
+        self.fonts_embedded = bool(fonts)
         if fonts:
             # Before the theme, so that a theme's own font-family wins.
             self.stylesheets = ["css/fonts.css", "css/epub.css"]
@@ -362,8 +367,19 @@ class EpubBuilder(Builder):
                        "mtime": book.build_date, "raise_exceptions": True}
             raw = io.BytesIO()
             epub.write_epub(raw, eb, options)
-            tmp.write_bytes(repack(raw.getvalue(), book.build_date, config.language))
+            tmp.write_bytes(self.finish(repack(raw.getvalue(), book.build_date, config.language)))
         return target
+
+    def finish(self, data: bytes) -> bytes:
+        """The packaged EPUB before it is written: store editions (builders.stores) transform it here.
+
+        Apple Books uses embedded fonts only with its display-options file set to specified fonts.
+        """
+        if self.fonts_embedded:
+            from bookmaker.builders.stores import with_apple_options
+
+            return with_apple_options(data)
+        return data
 
     def _metadata(self, eb) -> None:  # type: ignore[no-untyped-def]
         from ebooklib import epub
@@ -469,6 +485,18 @@ class EpubBuilder(Builder):
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
 
 
+def mirror_xml_lang(root: etree._Element) -> bool:
+    """Give every element with ``lang`` the same ``xml:lang`` (an XHTML document's language is
+    xml:lang; HTML5 wants both to agree when both are given); True if any element changed."""
+    changed = False
+    for el in root.iter():
+        lang = el.get("lang") if isinstance(el.tag, str) else None
+        if lang and el.get(XML_LANG) != lang:
+            el.set(XML_LANG, lang)
+            changed = True
+    return changed
+
+
 #: HTML elements that have no end tag; every other element is written with one.
 VOID_TAGS = frozenset("area base br col embed hr img input link meta source track wbr".split())
 
@@ -526,5 +554,5 @@ def repack(data: bytes, when: datetime, language: str) -> bytes:
 
 def _patch_opf(content: bytes, language: str) -> bytes:
     root = etree.fromstring(content)
-    root.set("{http://www.w3.org/XML/1998/namespace}lang", language)
+    root.set(XML_LANG, language)
     return etree.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -142,7 +142,8 @@ class PdfBuilder(Builder):
 
     def running_head(self, chapter: Chapter) -> str:
         """The recto head of a chapter: its ``running_head`` or title, on one line."""
-        text = " ".join((chapter.running_head or chapter.title).split())
+        # HTML white space only: a French title keeps its no-break space before "?".
+        text = " ".join(re.split(r"[ \t\r\n]+", (chapter.running_head or chapter.title).strip()))
         limit = self.geometry.text_width * RUNNING_HEAD_SHARE
         return self.measure.fit(text, limit, self.head_styles["right"])
 
