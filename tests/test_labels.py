@@ -340,3 +340,23 @@ def test_lang_span_reaches_the_print_html(tmp_path: Path) -> None:
 
 def test_french_epub_is_clean(french: tuple[Path, Path]) -> None:
     assert epubcheck_messages(french[1]) == []
+
+
+def test_readme_lists_every_label() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in label_names() if f"| `{name}` |" not in readme]
+    assert not missing, f"README 'Books in other languages' lacks {missing}"
+
+
+def test_preview_furniture_is_german() -> None:
+    from bookmaker.preview import PreviewSite
+
+    site = PreviewSite(BOOKS / "uhrmacherin")
+    contents = site.respond("/").body.decode("utf-8")
+    assert "<h2>Inhalt</h2>" in contents and 'lang="de-AT"' in contents
+    chapter = next(c for c in site.book.chapters if c.title == "Eine Kindheit im Erzgebirge")
+    page = site.respond(f"/{chapter.id}.html").body.decode("utf-8")
+    assert '<p class="chapter-number">Kapitel 1</p>' in page
+    assert "<h2>Anmerkungen</h2>" in page and 'aria-label="Zurück zur Stelle der Anmerkung 1"' in page
+    assert '<a href="/">Inhalt</a>' in page
+    assert "„Eine Uhr, die stehen bleibt" in page

@@ -185,11 +185,6 @@ def page_map(document, labels: Sequence[str]) -> dict[str, str]:  # type: ignore
     return found
 
 
-def anchors_by_page(document) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The ids that start on each page, in page order (for the running heads of the Notes)."""
-    return [list(page.anchors) for page in document.pages]
-
-
 def image_resolutions(document, sizes: dict[str, tuple[int, int]]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """The lowest resolution (DPI) each image prints at, by its ``src`` URI; ``sizes`` gives
     the pixel size of every image by URI."""

@@ -36,6 +36,14 @@ BM511       warning   a fenced code block names a language Pygments does not kno
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
+BM700       warning   index marker without an entry
+BM701       warning   index entry with more than three levels (the rest is dropped)
+BM702       warning   index ``range=`` other than open or close
+BM703       warning   index range opened and never closed, or closed and never opened
+BM704       warning   index see / see also that names no entry of its index
+BM705       warning   index entry in a script without an alphabet (Chinese …) and no ``sort=`` key
+BM706       warning   index markers for an index that no ``kind: index`` file prints
+BM707       warning   ``lists:`` in book.yaml names an unknown list
 BM800-816   warning   print-shop preflight (``check --printer``, builds with ``pdf.printer``): see ``preflight``
 BM817       warning   the Kindle EPUB is larger than Send to Kindle accepts
 BM818       warning   more keywords than the store takes (``package --for kdp``)
@@ -78,6 +86,8 @@ SEVERITY = {
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
     "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
+    "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
+    "BM705": WARNING, "BM706": WARNING, "BM707": WARNING,
     **{f"BM{n}": WARNING for n in range(800, 819)},
     "BM900": ERROR,
 }  # fmt: skip
@@ -166,7 +176,7 @@ def error_findings(error: BookmakerError) -> list[Finding]:
 def check_chapter(chapter: Chapter, text: str) -> list[Finding]:
     """Findings the build does not look for: empty chapters, skipped headings, plain punctuation."""
     found: list[Finding] = []
-    if chapter.kind != "part" and not text_of(chapter.body) and chapter.body.find(".//img") is None:
+    if chapter.kind not in ("part", "index") and not text_of(chapter.body) and chapter.body.find(".//img") is None:
         found.append(finding("BM201", f"'{chapter.title}' is empty: it has a title but no text", chapter.source, chapter.body_line))
     level = 1  # the chapter title is the level-1 heading
     for heading in chapter.headings:

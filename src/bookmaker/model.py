@@ -33,6 +33,7 @@ BACK_KINDS = (
     "notes",
     "about-the-author",
     "colophon",
+    "index",
 )
 KINDS = FRONT_KINDS + BODY_KINDS + BACK_KINDS
 
@@ -117,6 +118,8 @@ class Chapter:
     placed_matter: str | None = None
     #: Ids made up while reading (the chapter's id from its path, notes, headings without an id).
     made_ids: frozenset[str] = frozenset()
+    #: For ``kind: index``: which index prints here (None: the default, ``subject``).
+    index: str | None = None
 
     @property
     def matter(self) -> str:
@@ -204,6 +207,8 @@ class Book:
                 break
             opening.append(chapter)
         return opening
+    #: The book's indexes by name (``bookmaker.index``), filled by ``collect_index``.
+    indexes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bookmaker.anchors import anchor_blocks
 from bookmaker.citations import format_citations
 from bookmaker.errors import Report
+from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.notes import place_notes
@@ -19,6 +20,7 @@ from bookmaker.transforms import (
     resolve_links,
     set_identifier,
 )
+from bookmaker.xrefs import mark_xrefs, number_figures, resolve_xrefs
 
 #: A pass changes the Book in place and adds what it cannot accept to the Report (never raises
 #: for a manuscript problem, so that one run names every problem); warnings go to ``log.warn``.
@@ -35,9 +37,13 @@ PASSES: tuple[Pass, ...] = (
     place_matter,
     number_chapters,
     build_toc,
+    collect_index,  # marker ids, before ids are checked
+    number_figures,  # needs the chapter numbers; gives captioned tables their ids
     check_ids,
     anchor_blocks,
+    mark_xrefs,  # before resolve_links turns hrefs into (chapter, anchor)
     resolve_links,
+    resolve_xrefs,
     collect_images,
     # Notes know their places (and the Notes section joins the contents) once links are resolved.
     place_notes,

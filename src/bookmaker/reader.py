@@ -14,7 +14,7 @@ from bookmaker.log import warn
 from bookmaker.markup import render_markdown
 from bookmaker.model import KINDS, Chapter
 
-FRONT_MATTER_KEYS = ("kind", "title", "running_head", "id")
+FRONT_MATTER_KEYS = ("kind", "title", "running_head", "id", "index")
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.S)
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 #: An opening '---' line followed by what looks like a YAML key: front matter, even if never closed.
@@ -108,12 +108,14 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
         close = difflib.get_close_matches(shorten(str(kind), 40), KINDS, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (known kinds: {', '.join(KINDS)})"
         problems.append(format_location(path, source.lines.get("kind", 1), f"'kind': unknown kind {shown(kind)}{hint}"))
-    for key in ("title", "running_head", "id"):
+    for key in ("title", "running_head", "id", "index"):
         if key in meta and not isinstance(meta[key], (str, int, float)):
             problems.append(format_location(path, source.lines.get(key, 1), f"'{key}': expected a string"))
     custom_id = meta.get("id")
     if isinstance(custom_id, str) and not _ID_RE.match(custom_id):
         problems.append(format_location(path, source.lines.get("id", 1), "'id': must start with a letter and use letters, digits, '-' or '_'"))
+    if "index" in meta and kind != "index":
+        problems.append(format_location(path, source.lines.get("index", 1), "'index': only a file with 'kind: index' names an index"))
     if problems:
         raise ConfigError(problems)
     named = isinstance(custom_id, str)
@@ -130,7 +132,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
         where = source.lines.get("title", 1) if meta.get("title") is not None else None
         raise ManuscriptError("the title holds only invisible characters (zero-width spaces or joiners)", path, where)
     if not title:
-        if kind in ("dedication", "epigraph"):
+        if kind in ("dedication", "epigraph", "index"):
             title = labels_for(config)(kind)
         else:
             raise ManuscriptError("no title: add 'title:' to the front matter or start with a '# ' heading", path, 1)
@@ -145,6 +147,7 @@ def read_chapter(source: Source, config: BookConfig, chapter_id: str, reserved: 
         headings=markup.headings,
         running_head=str(running).strip() if running else None,
         body_line=source.body_line,
+        index=str(meta["index"]).strip() or None if meta.get("index") is not None else None,
         author_ids=markup.author_ids | ({chapter_id} if named else set()),
         made_ids=markup.made_ids | (set() if named else {chapter_id}),
     )

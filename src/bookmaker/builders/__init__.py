@@ -9,10 +9,14 @@ from pathlib import Path
 from lxml import etree
 
 from bookmaker.config import ROLES
+from bookmaker.index import DEFAULT_INDEX, IndexStyle, PageLabels, PlaceLabels, has_entries, render_index
 from bookmaker.labels import ROLE_LABELS, Labels
 from bookmaker.model import Book, Chapter, Note
+from bookmaker.xrefs import MISSING
 
 _WS_RE = re.compile(r"[ \t\r\n]+")
+#: The word before a page number, dropped when an ebook has no print pages to point to.
+_PAGE_WORD_RE = re.compile(r"\b(?:pages?|pp?\.)\s*$", re.I)
 
 assert set(ROLE_LABELS) == set(ROLES)
 
@@ -99,9 +103,34 @@ class Builder:
         """``OUT/<slug>.<suffix>``."""
         return outdir / f"{self.book.slug}.{self.suffix}"
 
+    def page_label(self, target: str) -> str | None:
+        """The printed folio of an id when this run laid the print edition out, else None."""
+        layout = self.book.print_layout
+        return layout.page_map.get(target) if layout else None
+
+    def index_labels(self) -> PageLabels | PlaceLabels:
+        """How index locators are labelled: print folios of this run, else where the marker is."""
+        layout = self.book.print_layout
+        if layout is not None:
+            return PageLabels(layout.page_map.get, list(layout.folios))
+        return PlaceLabels(self.book)
+
+    def index_markup(self, chapter: Chapter) -> etree._Element | None:
+        """The generated entries of the index that a ``kind: index`` file prints."""
+        index = self.book.indexes.get(chapter.index or DEFAULT_INDEX)
+        if not has_entries(index):
+            return None
+        style = IndexStyle(href=lambda marker: self.get_target_uri(marker.chapter, marker.id), epub=self.name == "epub",
+                           labelled_by=f"{chapter.id}-title")
+        return render_index(index, self.index_labels(), style, self.book.config.language)
+
     def resolve_body(self, chapter: Chapter, tree: etree._Element | None = None) -> etree._Element:
         """A copy of a chapter body (or note body) with every placeholder resolved for this builder."""
         body = copy.deepcopy(chapter.body if tree is None else tree)
+        if tree is None and chapter.kind == "index":
+            generated = self.index_markup(chapter)
+            if generated is not None:
+                body.append(generated)
         notes = {n.id: n for n in chapter.notes}
         for ref in list(body.iter("noteref")):
             replacement = self.make_noteref(chapter, notes[ref.get("note")], ref.get("id"))
@@ -119,7 +148,34 @@ class Builder:
             name = img.attrib.pop("data-asset", None)
             if name is not None:
                 img.set("src", self.get_image_uri(name))
+        for span in body.iter("span"):
+            if span.get("class") == "xref-page":
+                self._fill_page(span)
+        for el in body.iter("figure", "table"):
+            label = el.attrib.pop("data-label", None)
+            caption = el.find("figcaption" if el.tag == "figure" else "caption")
+            if label and caption is not None:
+                number = etree.Element("span", {"class": "caption-label"})
+                number.text = label
+                number.tail = ". " + (caption.text or "")
+                caption.text = None
+                caption.insert(0, number)
         return body
+
+    def _fill_page(self, span: etree._Element) -> None:
+        """``{page}`` of a cross-reference: the target's folio; without print pages, where it is."""
+        target = span.attrib.pop("data-target")
+        where = span.attrib.pop("data-where", "")
+        folio = self.page_label(target)
+        if folio is not None:
+            span.text = folio
+            return
+        # "see page {page}" -> "see chapter 4": no page number that this run did not lay out.
+        span.text = where or MISSING
+        previous = span.getprevious()
+        owner, attr = (previous, "tail") if previous is not None else (span.getparent(), "text")
+        before = getattr(owner, attr) or ""
+        setattr(owner, attr, _PAGE_WORD_RE.sub("", before))
 
 
 def inline_note_content(note: Note, builder: Builder, chapter: Chapter) -> etree._Element:

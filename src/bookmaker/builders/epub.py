@@ -39,7 +39,7 @@ PAGES_DIR = "pages"
 etree.register_namespace("epub", OPS_NS)
 
 #: epub:type and DPUB-ARIA role for each kind (EPUB 3 Structural Semantics Vocabulary, DPUB-ARIA 1.1).
-SEMANTICS: dict[str, tuple[str, str | None]] = {
+SEMANTICS: dict[str, tuple[str | None, str | None]] = {
     "chapter": ("chapter", "doc-chapter"),
     "part": ("part", "doc-part"),
     "dedication": ("dedication", "doc-dedication"),
@@ -57,13 +57,16 @@ SEMANTICS: dict[str, tuple[str, str | None]] = {
     "notes": ("endnotes", "doc-endnotes"),
     "about-the-author": ("contributors", None),
     "colophon": ("colophon", "doc-colophon"),
+    # The generated entries carry epub:type="index" and role="doc-index" (EPUB Indexes 1.0):
+    # the chapter around them keeps its title outside, so that the index holds one entry list.
+    "index": (None, None),
 }
 
 #: The claim made when it is true (EPUB Accessibility 1.1, section 2.1; Ace accepts this spelling).
 CONFORMS_TO = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 
 #: Back-matter kinds that get a landmark of their own (EPUB 3 Structural Semantics).
-LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon")
+LANDMARK_KINDS = ("acknowledgments", "bibliography", "colophon", "index")
 
 #: The back link after a note: U+FE0E keeps iOS from drawing U+21A9 as an emoji (pandoc #5469).
 BACKLINK = "\u21a9\ufe0e"
@@ -80,6 +83,8 @@ class Document:
     content: str
     matter: str
     body_class: str = ""
+    #: Manifest properties of the item ("index" for an index document, EPUB Indexes 2.3.2.1).
+    properties: tuple[str, ...] = ()
 
 
 class EpubBuilder(Builder):
@@ -207,7 +212,9 @@ class EpubBuilder(Builder):
             chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
             endnotes=endnotes, start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
         )
-        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}")
+        properties = ("index",) if chapter.kind == "index" and 'epub:type="index"' in content else ()
+        return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}",
+                        properties)
 
     def note_xhtml(self, chapter: Chapter, note: Note) -> str:
         body = self.resolve_body(chapter, note.body)
@@ -326,7 +333,8 @@ class EpubBuilder(Builder):
 
         first_body = next((c for c in chapters if c.matter == "body"), chapters[0])
         landmarks.append(("bodymatter", self.file_name(first_body.id), self.labels("start_of_content")))
-        for chapter in chapters:
+        # The main (subject) index is the index landmark when the book has several.
+        for chapter in sorted(chapters, key=lambda c: c.kind == "index" and c.index is not None):
             if chapter.kind in LANDMARK_KINDS and not any(t == chapter.kind for t, _, _ in landmarks):
                 landmarks.append((chapter.kind, self.file_name(chapter.id), chapter.title))
         nav.content = self.nav_content(landmarks, nav_breaks)
@@ -355,6 +363,8 @@ class EpubBuilder(Builder):
             item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
             if doc is nav:
                 item.properties = ["nav"]
+            elif doc.properties:
+                item.properties = list(doc.properties)
             eb.add_item(item)
             spine.append(item)
         eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",

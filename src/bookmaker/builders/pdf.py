@@ -25,6 +25,7 @@ from bookmaker.code import wrap_code
 from bookmaker.display import balance
 from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
+from bookmaker.index import PageLabels, PlaceholderLabels, page_targets
 from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
@@ -34,6 +35,7 @@ from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
+from bookmaker.xrefs import MISSING
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -41,12 +43,10 @@ MIN_DPI = 300
 DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
 #: A drop cap needs a paragraph long enough to wrap around it (three lines and more).
 DROPCAP_MIN_CHARS = 180
+#: The most extra layouts spent on settling the page numbers printed in the text.
+MAX_NUMBER_ROUNDS = 3
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
-#: The most extra layouts spent on settling the page numbers of book-end notes.
-MAX_NOTE_LAYOUTS = 3
-#: A keyed note's page number before the first layout has told it (as wide as a typical folio).
-PAGE_STAND_IN = "00"
 
 _ATTRIBUTION_RE = re.compile(r"^\s*(\u2014|\u2013|\u2015|--)")
 _OPENING_PUNCT = "\"'\u201c\u2018\u00ab\u201e\u201a\u2039([¿¡"
@@ -89,10 +89,8 @@ class PdfBuilder(Builder):
         self.used_geometry: Geometry | None = None
         #: How many layouts the last build took.
         self.layouts = 0
-        #: From the previous layout: folios of the anchors book-end notes refer to, and the
-        #: running head of each note's page (None before the first layout).
-        self.note_folios: dict[str, str] | None = None
-        self.note_heads: dict[str, str] | None = None
+        #: The layout whose page numbers the text prints (index, cross-references); None at first.
+        self.numbers_from: PrintLayout | None = None
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -129,9 +127,9 @@ class PdfBuilder(Builder):
         return link
 
     def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
-        # The folio from the previous layout; before the first one, a stand-in of the same width.
+        # The folio from the previous layout (settle_numbers); before the first one, a stand-in.
         span = etree.Element("b", {"class": "note-page"})
-        span.text = (self.note_folios or {}).get(anchor) or PAGE_STAND_IN
+        span.text = self.page_label(anchor) or ""
         return span
 
     # ---- HTML ----------------------------------------------------------------------------------
@@ -293,28 +291,21 @@ class PdfBuilder(Builder):
     def _notes_heads(self, body: etree._Element) -> None:
         """Give each book-end note the running head of the page it began on in the last layout
         ("Notes to pages 45–52", CMOS 14.42); the first note of a page sets the page's head."""
+        page_map = self.numbers_from.page_map if self.numbers_from is not None else {}
+        items = [li for li in body.iter("li") if li.get("data-anchor")]
+        on_page: dict[str, list[str]] = {}
+        for li in items:
+            on_page.setdefault(page_map.get(li.get("id") or "", ""), []).append(page_map.get(li.get("data-anchor") or "", ""))
         for li in body.iter("li"):
-            head = (self.note_heads or {}).get(li.get("id") or "")
-            li.set("data-head", head or self.labels("notes"))
+            folios = on_page.get(page_map.get(li.get("id") or "", ""), []) if li.get("data-anchor") else []
+            li.set("data-head", notes_running_head(folios, self.labels) if page_map else self.labels("notes"))
 
-    def note_layout_info(self, document) -> tuple[dict[str, str], dict[str, str]]:  # type: ignore[no-untyped-def]
-        """From a layout: the folio of every anchor a book-end note refers to, and the running
-        head of the notes page each such note begins on."""
+    def note_targets(self) -> set[str]:
+        """The ids whose pages the Notes print or name in their running heads."""
         holder = notes_chapter(self.book)
         if holder is None:
-            return {}, {}
-        folios = engine.folios(document, self.first_body_id())
-        page_of = engine.page_map(document, folios)
-        items = [(li.get("id"), li.get("data-anchor")) for li in holder.body.iter("li") if li.get("data-anchor")]
-        note_folios = {anchor: page_of.get(anchor, "") for _, anchor in items}
-        anchor_of = dict(items)
-        heads: dict[str, str] = {}
-        for anchors in engine.anchors_by_page(document):
-            on_page = [a for a in anchors if a in anchor_of]
-            head = notes_running_head([note_folios[anchor_of[i]] for i in on_page], self.labels)
-            for note_id in on_page:
-                heads[note_id] = head
-        return note_folios, heads
+            return set()
+        return {value for li in holder.body.iter("li") for value in (li.get("id"), li.get("data-anchor")) if value}
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -381,15 +372,7 @@ class PdfBuilder(Builder):
         return round(1.1 * (10 + text_pages * 1.04 + openers * 1.0 + figures * 0.4))
 
     def layout(self):  # type: ignore[no-untyped-def]
-        """Lay the book out until the gutter suits the page count (two passes at most, usually).
-
-        Book-end notes print the folios of the pages they refer to, and their running heads
-        name those pages: they are filled from the previous layout and the book is laid out
-        again until they no longer change.  The Notes come after the body, so the pages
-        before them are the same in every pass (only a change of gutter moves them).
-        """
-        has_book_notes = any(c.body.get("data-book-notes") for c in self.book.chapters)
-        self.note_folios, self.note_heads = None, None
+        """Lay the book out until the gutter suits the page count (two passes at most, usually)."""
         html_text = self.render_html()
         geometry = self.geometry.for_pages(self.estimate_pages())
         documents: dict[float, tuple[Any, Geometry]] = {}
@@ -401,19 +384,9 @@ class PdfBuilder(Builder):
             pages = engine.page_count(document)
             need = gutter_for(pages)
             logger.debug("layout %d: %d pages with a %.3fin gutter", self.layouts, pages, geometry.gutter / 72)
-            settled = need == geometry.gutter
-            if has_book_notes and self.layouts < MAX_LAYOUTS + MAX_NOTE_LAYOUTS:
-                folios, heads = self.note_layout_info(document)
-                if (folios, heads) != (self.note_folios, self.note_heads):
-                    self.note_folios, self.note_heads = folios, heads
-                    html_text = self.render_html()
-                    documents.clear()
-                    if not settled:
-                        geometry = self.geometry.for_pages(pages)
-                    continue
-            if settled:
+            if need == geometry.gutter:
                 break
-            if need in documents or self.layouts >= MAX_LAYOUTS + (MAX_NOTE_LAYOUTS if has_book_notes else 0):
+            if need in documents or self.layouts >= MAX_LAYOUTS:
                 # The count sits on a band boundary: keep the wider gutter, which is always safe.
                 document, geometry = documents[max(documents)]
                 break
@@ -473,10 +446,48 @@ class PdfBuilder(Builder):
     def build(self, outdir: Path) -> Path:
         return self.build_pdf(outdir).path
 
+    # ---- page numbers in the text (index locators, "see page 45") -------------------------
+
+    def page_label(self, target: str) -> str | None:
+        # The first layout prints a stand-in; later ones the folio the previous layout gave.
+        if self.numbers_from is None:
+            return "00"
+        return self.numbers_from.page_map.get(target, MISSING)
+
+    def index_labels(self) -> PageLabels | PlaceholderLabels:
+        if self.numbers_from is None:
+            return PlaceholderLabels()
+        return PageLabels(self.numbers_from.page_map.get, list(self.numbers_from.folios))
+
+    def settle_numbers(self, document):  # type: ignore[no-untyped-def]
+        """Lay out again with the page numbers of the last layout written in, until they stay put.
+
+        The literal numbers (never one target-counter per locator, engine-notes 4) can move
+        text themselves, so the ids they name are compared after each layout; two rounds
+        suffice in practice.  The index is laid out with the book, after the body, so it
+        cannot move the pages before it (except through the gutter, which the page count sets).
+        """
+        # Keyed notes print the page of their key phrase; the Notes' running heads name pages too.
+        targets = page_targets(self.book) | self.note_targets()
+        if not targets:
+            return document
+        for rounds in range(1, MAX_NUMBER_ROUNDS + 1):
+            layout = self.print_layout(document)
+            pages = {t: layout.page_map.get(t) for t in targets}
+            if self.numbers_from is not None and pages == {t: self.numbers_from.page_map.get(t) for t in targets}:
+                logger.info("Page numbers of %d index markers and cross-references stable after %d layouts",
+                            len(targets), rounds)
+                return document
+            self.numbers_from = layout
+            document = self.layout()
+        logger.warning("page numbers in the text still moved after %d layouts; the last ones are printed", rounds + 1)
+        return document
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
-        document = self.layout()
+        self.numbers_from = None
+        document = self.settle_numbers(self.layout())
         self.check_images(document)
         target = self.output_path(outdir)
         options = self.write_options()
