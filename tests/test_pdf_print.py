@@ -23,6 +23,8 @@ from pdfinspect import BookPdf, expected_labels, toc_rows
 from bookmaker.builders.pdf import PdfBuilder, PdfResult
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.model import Book
+from bookmaker.builders import toc_label
+from bookmaker.labels import labels_for
 from bookmaker.pipeline import read_book
 
 #: Tolerance in points for glyph boxes against the text block.
@@ -306,13 +308,13 @@ def test_demo_outline_nests_parts_chapters_sections(demo: Built) -> None:
     assert [levels[p.title] for p in parts] == [1] * len(parts)
     for chapter in demo.book.chapters:
         if chapter.kind == "chapter":
-            assert levels[chapter.title] == 2, chapter.title
+            assert levels[toc_label(chapter, labels_for(demo.book.config))] == 2, chapter.title
             for heading in chapter.headings:
                 if heading.level == 2:
                     assert levels[heading.text] == 3, heading.text
     assert levels["Prologue"] == 1 and levels["Contents"] == 1
     for level, title, page in outline:
-        chapter = next((c for c in demo.book.chapters if c.title == title), None)
+        chapter = next((c for c in demo.book.chapters if toc_label(c, labels_for(demo.book.config)) == title), None)
         if chapter is not None:
             assert page == demo.pdf.dests[chapter.id]
 

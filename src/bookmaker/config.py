@@ -46,6 +46,8 @@ NOTE_STYLE_MEANING = {
     "book-endnotes": ("book", "book"),
 }
 CITATION_NOTES = ("footnotes", "endnotes")
+#: ``numbering:`` values (see ``bookmaker.numbering``).
+NUMBERING_STYLES = ("arabic", "roman", "words", "none")
 
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8}|-[0-9][A-Za-z0-9]{3})*$")
 _SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -163,6 +165,8 @@ class BookConfig:
     styles: Path | None = None
     notes: NotesOptions = field(default_factory=NotesOptions)
     citations: CitationOptions = field(default_factory=CitationOptions)
+    #: How chapters are numbered: arabic (1, 2), roman (I, II), words (One, Two) or none.
+    numbering: str = "arabic"
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
     #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
@@ -194,7 +198,7 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes pdf epub network limits smart_punctuation labels "
+    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels "
     "cover_copy author_bio author_photo keywords bisac isbns"
     " bibliography citation-style citation-notes nocite"
 ).split()
@@ -434,6 +438,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         styles=_relative_path(p, data, "styles", must_be_dir=True),
         notes=notes,
         citations=_citation_options(p, data),
+        numbering=_choice(p, data, "numbering", NUMBERING_STYLES, "arabic"),
         smart_punctuation=_flag(p, data, "smart_punctuation", default=True),
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
@@ -455,6 +460,14 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+def _choice(p: _Problems, data: _LineDict, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = _string(p, data, key) or default
+    if value not in choices:
+        p.add(key, f"expected one of {', '.join(choices)}, got {value!r}")
+        return default
+    return value
 
 
 def _warn_unknown(path: Path, data: _LineDict, key: str, known: tuple[str, ...] | list[str], prefix: str = "") -> None:
@@ -765,7 +778,7 @@ def _limits(p: _Problems, data: _LineDict) -> Limits:
     return limits
 
 
-def _choice(p: _Problems, section: _LineDict, key: str, label: str, allowed: tuple[str, ...], default: str) -> str:
+def _place_choice(p: _Problems, section: _LineDict, key: str, label: str, allowed: tuple[str, ...], default: str) -> str:
     value = section.get(key)
     if value is None:
         return default
@@ -789,9 +802,9 @@ def _notes_options(p: _Problems, data: _LineDict) -> NotesOptions:
         return NotesOptions(footnotes, endnotes)
     section = _section(p, data, "notes", NOTES_KEYS)
     return NotesOptions(
-        footnotes=_choice(p, section, "footnotes", "notes.footnotes", FOOTNOTE_PLACES, "page"),
-        endnotes=_choice(p, section, "endnotes", "notes.endnotes", ENDNOTE_PLACES, "book"),
-        numbering=_choice(p, section, "numbering", "notes.numbering", NUMBERING, "chapter"),
+        footnotes=_place_choice(p, section, "footnotes", "notes.footnotes", FOOTNOTE_PLACES, "page"),
+        endnotes=_place_choice(p, section, "endnotes", "notes.endnotes", ENDNOTE_PLACES, "book"),
+        numbering=_place_choice(p, section, "numbering", "notes.numbering", NUMBERING, "chapter"),
     )
 
 
@@ -815,7 +828,7 @@ def _citation_options(p: _Problems, data: _LineDict) -> CitationOptions:
     return CitationOptions(
         bibliography=tuple(files),
         style=style,
-        notes=_choice(p, data, "citation-notes", "citation-notes", CITATION_NOTES, "footnotes"),
+        notes=_choice(p, data, "citation-notes", CITATION_NOTES, "footnotes"),
         nocite=tuple(_string_list(p, data, "nocite")),
     )
 

@@ -13,6 +13,8 @@ BM103       error     front matter that cannot be used (bad YAML, unknown kind, 
 BM104       error     ``contents`` lists a file that does not exist
 BM105       warning   a print option needs a file that is missing (pdf/x-4 without a CMYK profile)
 BM110       warning   front matter (foreword, preface, introduction) listed after the body matter began
+BM111       warning   chapter titles carry their own numbers (``numbering: none`` says so)
+BM112       warning   ``numbering: words`` in a language without number words (arabic numbers used)
 BM120       warning   unknown label name under ``labels:`` in book.yaml
 BM121       warning   no catalogue of generated text for the book's language (English is used)
 BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
@@ -81,7 +83,7 @@ WARNING = "warning"
 #: Severity of every code (the table above is the documentation).
 SEVERITY = {
     "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
-    "BM105": WARNING, "BM110": WARNING, "BM120": WARNING, "BM121": WARNING,
+    "BM105": WARNING, "BM110": WARNING, "BM111": WARNING, "BM112": WARNING, "BM120": WARNING, "BM121": WARNING,
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,

@@ -105,6 +105,8 @@ class Chapter:
     running_head: str | None = None
     #: Chapter number (chapters only, counted through the book) or part number (parts only).
     number: int | None = None
+    #: The number as printed ("3", "IV", "Three"; ``numbering:`` in book.yaml), None if it prints none.
+    number_label: str | None = None
     #: The id of the part this chapter belongs to, if any.
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).

@@ -61,10 +61,10 @@ def notes_chapter(book: Book) -> Chapter | None:
 
 
 def group_heading(chapter: Chapter, labels: Labels) -> str:
-    """The heading of a chapter's notes: "3. A Bowl of Millet Porridge" (CMOS 14.43)."""
-    if chapter.kind == "chapter" and chapter.number:
-        return labels("toc_chapter", number=chapter.number, title=chapter.title)
-    return chapter.title
+    """The heading of a chapter's notes: "3. A Bowl of Millet Porridge" (CMOS 14.43), as in the contents."""
+    from bookmaker.builders import toc_label
+
+    return toc_label(chapter, labels)
 
 
 def _book_notes_section(book: Book) -> None:

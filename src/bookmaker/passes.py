@@ -11,6 +11,7 @@ from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.notes import place_notes
+from bookmaker.numbering import label_chapters
 from bookmaker.transforms import (
     build_toc,
     check_ids,
@@ -36,6 +37,7 @@ PASSES: tuple[Pass, ...] = (
     set_identifier,
     place_matter,
     number_chapters,
+    label_chapters,
     build_toc,
     collect_index,  # marker ids, before ids are checked
     number_figures,  # needs the chapter numbers; gives captioned tables their ids

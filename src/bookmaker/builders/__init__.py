@@ -31,22 +31,26 @@ def part_label(chapter: Chapter, labels: Labels) -> tuple[str, str | None]:
 
 
 def chapter_label(chapter: Chapter, labels: Labels) -> str | None:
-    """The label above an opener's title: "Chapter 3", "Kapitel 3", "Part II" (None when the
-    title already carries its part label, as in "Part One: The Programmer", or there is no number)."""
-    if chapter.kind == "chapter" and chapter.number:
-        return labels("chapter", number=chapter.number)
+    """The label above an opener's title: "Chapter 3", "Kapitel III", "Chapter Three", "Part II" (None when
+    the title carries its own number, as in "Part One: The Programmer", or ``numbering: none``)."""
+    if chapter.kind == "chapter" and chapter.number_label:
+        return labels("chapter", number=chapter.number_label)
     if chapter.kind == "part" and chapter.number and not labels.match_prefix("part", chapter.title):
         return labels("part", number=roman(chapter.number))
     return None
 
 
 def toc_label(chapter: Chapter, labels: Labels) -> str:
-    """A chapter's entry in the nav and the NCX: 'Part I: Title', '1. Title' or 'Title'."""
+    """A chapter's entry in the nav, the NCX and the PDF outline: 'Part I: Title', '1. Title', 'One: Title' or 'Title'."""
     if chapter.kind == "part":
         label, title = part_label(chapter, labels)
         return labels("toc_part", label=label, title=title) if title else label
-    if chapter.kind == "chapter" and chapter.number:
-        return labels("toc_chapter", number=chapter.number, title=chapter.title)
+    label = chapter.number_label if chapter.kind == "chapter" else None
+    if label and not (label.isdigit() or re.fullmatch(r"[IVXLCDM]+", label)):
+        # Number words (numbering: words) start the entry: "Three: Title", "Drei: Titel".
+        return labels("toc_chapter_words", number=label[0].upper() + label[1:], title=chapter.title)
+    if label:
+        return labels("toc_chapter", number=label, title=chapter.title)
     return chapter.title
 
 

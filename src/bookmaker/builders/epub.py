@@ -16,7 +16,7 @@ from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.labels import labels_for
-from bookmaker.model import Book, Chapter, Note, TocEntry
+from bookmaker.model import Book, Chapter, Image, Note, TocEntry
 from bookmaker.notes import BOOK_PLACES, notes_chapter
 from bookmaker.output import atomic_output
 from bookmaker.pagination import (
@@ -28,6 +28,7 @@ from bookmaker.pagination import (
     roman_value,
 )
 from bookmaker.render import template_env
+from bookmaker.sanitize import checked_stylesheet, svg_for_package
 from bookmaker.resources import style_file, styles_dir
 
 OPS_NS = "http://www.idpf.org/2007/ops"
@@ -354,17 +355,16 @@ class EpubBuilder(Builder):
                                       media_type=font.media_type, content=font.data))
         self._a11y_metadata(eb)
         eb.add_item(epub.EpubItem(uid="css", file_name="css/epub.css", media_type="text/css",
-                                  content=style_file(config, "epub.css").read_bytes()))
+                                  content=checked_stylesheet(style_file(config, "epub.css"))))
         for index, image in enumerate(book.images.values(), 1):
             eb.add_item(epub.EpubItem(uid=f"img{index}", file_name=f"images/{image.name}",
-                                      media_type=image.media_type, content=image.source.read_bytes()))
+                                      media_type=image.media_type, content=packed_image(image)))
         spine = []
         for doc in documents:
             item = epub.EpubItem(uid=doc.uid, file_name=doc.name, media_type=XHTML_MEDIA, content=self.page(doc))
-            if doc is nav:
-                item.properties = ["nav"]
-            elif doc.properties:
-                item.properties = list(doc.properties)
+            # Inline SVG and MathML must be declared on the item (EPUBCheck OPF-014).
+            found = manifest_properties(item.content)
+            item.properties = (["nav"] if doc is nav else list(doc.properties)) + [p for p in found if p not in doc.properties]
             eb.add_item(item)
             spine.append(item)
         eb.add_item(epub.EpubItem(uid="ncx", file_name="toc.ncx", media_type="application/x-dtbncx+xml",
@@ -493,6 +493,23 @@ class EpubBuilder(Builder):
             f'alt="{escape(alt)}"/></section>'
         )
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
+
+
+def packed_image(image: Image) -> bytes:
+    """An image's bytes as the EPUB carries them (an SVG without its DOCTYPE: EPUBCheck OPF-073)."""
+    data = image.source.read_bytes()
+    return svg_for_package(data) if image.media_type == "image/svg+xml" else data
+
+
+def manifest_properties(content: bytes) -> list[str]:
+    """The manifest properties an XHTML document needs for what it holds (EPUB 3.3, 5.4.2)."""
+    root = etree.fromstring(content)
+    found = []
+    if root.find(".//{http://www.w3.org/2000/svg}svg") is not None:
+        found.append("svg")
+    if root.find(".//{http://www.w3.org/1998/Math/MathML}math") is not None:
+        found.append("mathml")
+    return found
 
 
 def mirror_xml_lang(root: etree._Element) -> bool:

@@ -18,7 +18,7 @@ from lxml import etree, html
 from markupsafe import Markup
 
 from bookmaker import __version__, engine
-from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman
+from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman, toc_label
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
@@ -172,8 +172,10 @@ class PdfBuilder(Builder):
         if chapter.kind == "part":
             label, title = part_label(chapter, self.labels)
             return label, title, chapter.title
-        if chapter.kind == "chapter":
-            return chapter_label(chapter, self.labels), chapter.title, None
+        label = chapter_label(chapter, self.labels)
+        if chapter.kind == "chapter" and label:
+            # The outline reads like the nav: "3. Title" (bookmark-label from data-bookmark).
+            return label, chapter.title, toc_label(chapter, self.labels)
         return None, chapter.title, None
 
     def toc_entries(self) -> list[dict[str, Any]]:
@@ -184,8 +186,10 @@ class PdfBuilder(Builder):
             title: str | None = chapter.title
             if chapter.kind == "part":
                 label, title = part_label(chapter, self.labels)
-            elif chapter.kind == "chapter" and chapter.number:
-                label = str(chapter.number)
+            elif chapter.number_label and self.book.config.numbering != "words":
+                label = chapter.number_label  # 3, IV: in the number column
+            elif chapter.number_label:
+                title = toc_label(chapter, self.labels)  # "Three: Title": words do not fit the column
             return {"id": chapter.id, "kind": chapter.kind, "matter": chapter.matter, "label": label,
                     "title": title, "children": []}
 
