@@ -360,3 +360,19 @@ def test_preview_furniture_is_german() -> None:
     assert "<h2>Anmerkungen</h2>" in page and 'aria-label="Zurück zur Stelle der Anmerkung 1"' in page
     assert '<a href="/">Inhalt</a>' in page
     assert "„Eine Uhr, die stehen bleibt" in page
+
+
+def test_ace_accepts_the_german_and_french_books(german: tuple[Path, Path], french: tuple[Path, Path], tmp_path: Path) -> None:
+    import json
+
+    from test_epub import ACE, CHROMIUM, _ace
+
+    assert ACE.exists() and CHROMIUM.exists(), "Ace by DAISY and chromium are needed (see README, Development)"
+    runs = {name: (tmp_path / name, _ace(epub, tmp_path / name)) for name, epub in (("de", german[1]), ("fr", french[1]))}
+    for name, (out, process) in runs.items():
+        assert process.wait(timeout=240) == 0, f"Ace failed on the {name} book"
+        report = json.loads((out / "report.json").read_text())
+        serious = [(a["earl:test"]["dct:title"], doc.get("earl:testSubject", {}).get("url"))
+                   for doc in report["assertions"] for a in doc.get("assertions", [])
+                   if a["earl:test"]["earl:impact"] in ("critical", "serious")]
+        assert serious == [], name

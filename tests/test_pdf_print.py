@@ -656,7 +656,8 @@ def test_low_resolution_image_warning(make_book, tmp_path: Path, caplog: pytest.
                      "![A fine chart](images/fine.png \"A fine chart\")\n",
     })
     (root / "images").mkdir()
-    Image.new("RGB", (300, 150), "white").save(root / "images" / "small.png")
+    # A raster image prints at its own DPI (else at 300): this one says 96.
+    Image.new("RGB", (300, 150), "white").save(root / "images" / "small.png", dpi=(96, 96))
     Image.new("RGB", (3000, 750), "white").save(root / "images" / "fine.png")
     caplog.set_level(logging.WARNING)
     built = build_pdf(root, tmp_path / "out")
@@ -666,7 +667,7 @@ def test_low_resolution_image_warning(make_book, tmp_path: Path, caplog: pytest.
     small = next(m for m in messages if "small.png" in m)
     assert "02-two.md" in small
     dpi = int(re.search(r"prints at (\d+) DPI", small).group(1))
-    # 300 px placed at its natural size (300 CSS px = 3.125in): 96 DPI.
+    # 300 px placed at its natural size at 96 DPI (3.125in).
     assert 90 <= dpi <= 100
 
 

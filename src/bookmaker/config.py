@@ -377,7 +377,7 @@ def load_config(manuscript: Path) -> BookConfig:
     manuscript = manuscript.resolve()
     path = manuscript / CONFIG_NAME
     if not manuscript.is_dir():
-        raise ConfigError([f"{format_location(manuscript, None, 'manuscript folder not found')}"])
+        raise ConfigError([format_location(manuscript, None, not_a_manuscript_folder(manuscript))])
     if not path.is_file():
         raise ConfigError([format_location(path, None, "not found (every manuscript needs a book.yaml)")])
     try:
@@ -392,6 +392,15 @@ def load_config(manuscript: Path) -> BookConfig:
     if not isinstance(data, dict):
         raise ConfigError([format_location(path, None, "expected a mapping of keys such as 'title: ...'")])
     return _validate(path, data)
+
+
+def not_a_manuscript_folder(manuscript: Path) -> str:
+    """Why ``manuscript`` cannot be a manuscript folder: say what it is, not only what it is not."""
+    if manuscript.is_file():
+        return "is a file, not a manuscript folder; give the folder that holds book.yaml"
+    if manuscript.exists():
+        return "is not a folder; give the folder that holds book.yaml"
+    return "manuscript folder not found"
 
 
 def text_line_of_offset(raw: bytes, offset: int) -> int:

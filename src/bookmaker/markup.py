@@ -112,6 +112,7 @@ def render_markdown(
     result.notes = _extract_notes(body, source, text, chapter_id, taken)
     _warn_missing_notes(body, source, text)
     result.title, result.title_id = _take_title(body, chapter_id)
+    _warn_wide_tables(body, source, text)
     _make_figures(body, lambda caption: _inline_markdown(caption, source, text, language, smart))
     _mark_scene_breaks(body)
     result.headings = _collect_headings(body, chapter_id, taken)
@@ -179,28 +180,34 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
         remove_keep_tail(container)
     by_target: dict[str, Note] = {}
     calls = 0
-    for sup in body.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]'):
-        target = (sup.find("a").get("href") or "").lstrip("#")
-        if target not in definitions:
-            continue
-        calls += 1
-        note = by_target.get(target)
-        if note is None:
-            number = len(by_target) + 1
-            label = target.removeprefix("fn-")
-            stream = ENDNOTE if label.startswith("^") else FOOTNOTE
-            note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
-                        _note_body(definitions[target]), stream=stream, label=label)
-            if stream == ENDNOTE:
-                note.key, note.key_id = _key_phrase(sup, fresh_id(f"{chapter_id}-key-{number}", taken))
-            by_target[target] = note
-            ref_id = note.ref_id
-        else:
-            # A note called a second time refers back to the same number.
-            ref_id = fresh_id(f"{note.ref_id}-{calls}", taken)
-        ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
-        ref.tail = sup.tail
-        sup.getparent().replace(sup, ref)
+    # The body first, then each note as it is found: a note cited only from inside another
+    # note is a note too (numbered after the one that cites it), not "never referenced".
+    trees = [body]
+    while trees:
+        tree = trees.pop(0)
+        for sup in tree.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]'):
+            target = (sup.find("a").get("href") or "").lstrip("#")
+            if target not in definitions:
+                continue
+            calls += 1
+            note = by_target.get(target)
+            if note is None:
+                number = len(by_target) + 1
+                label = target.removeprefix("fn-")
+                stream = ENDNOTE if label.startswith("^") else FOOTNOTE
+                note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
+                            _note_body(definitions[target]), stream=stream, label=label)
+                if stream == ENDNOTE:
+                    note.key, note.key_id = _key_phrase(sup, fresh_id(f"{chapter_id}-key-{number}", taken))
+                by_target[target] = note
+                trees.append(note.body)
+                ref_id = note.ref_id
+            else:
+                # A note called a second time refers back to the same number.
+                ref_id = fresh_id(f"{note.ref_id}-{calls}", taken)
+            ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
+            ref.tail = sup.tail
+            sup.getparent().replace(sup, ref)
     for target in definitions:
         if target not in by_target:
             label = target.removeprefix("fn-")
@@ -308,6 +315,23 @@ def _inline_markdown(caption: str, source: Path, text: str, language: str, smart
     result.text = first.text
     result.extend(list(first))
     return result
+
+
+#: More columns than this cannot be read on a printed page (about 6 cm of text block per 3 columns
+#: at the default trim); WeasyPrint cuts what overflows the page without a word (issue 14).
+MAX_TABLE_COLUMNS = 12
+
+
+def _warn_wide_tables(body: etree._Element, source: Path, text: str) -> None:
+    """Warn about tables too wide for a printed page, at the line of their header."""
+    for table in body.iter("table"):
+        row = next(table.iter("tr"), None)
+        columns = sum(int(c.get("colspan") or 1) if (c.get("colspan") or "1").isdigit() else 1 for c in row) if row is not None else 0
+        if columns > MAX_TABLE_COLUMNS:
+            first = row[0].text_content().strip() if len(row) else ""
+            warn(f"a table of {columns} columns is too wide for the printed page (at most {MAX_TABLE_COLUMNS} fit) and "
+                 "its right part would be cut off; split it or turn it into a list", source,
+                 line_of(text, f"| {first}") or line_of(text, first) if first else None, code="BM614")
 
 
 def _make_figures(body: etree._Element, render_caption: Callable[[str], etree._Element]) -> None:

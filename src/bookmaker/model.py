@@ -89,6 +89,9 @@ class Image:
     media_type: str
     width: int
     height: int
+    #: The size it prints at unless told otherwise, in CSS px (bookmaker.images); 0 if unknown.
+    css_width: float = 0.0
+    css_height: float = 0.0
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bookmaker.anchors import anchor_blocks
 from bookmaker.citations import format_citations
 from bookmaker.errors import Report
+from bookmaker.images import size_images
 from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
@@ -47,6 +48,7 @@ PASSES: tuple[Pass, ...] = (
     resolve_links,
     resolve_xrefs,
     collect_images,
+    size_images,
     # Notes know their places (and the Notes section joins the contents) once links are resolved.
     place_notes,
     build_toc,

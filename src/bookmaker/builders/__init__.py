@@ -9,6 +9,7 @@ from pathlib import Path
 from lxml import etree
 
 from bookmaker.config import ROLES
+from bookmaker.images import size_style
 from bookmaker.index import DEFAULT_INDEX, IndexStyle, PageLabels, PlaceLabels, has_entries, render_index
 from bookmaker.labels import ROLE_LABELS, Labels
 from bookmaker.model import Book, Chapter, Note
@@ -72,6 +73,31 @@ def roman(number: int | None) -> str:
     return out
 
 
+#: The pages bookmaker makes itself, by the id they have when no author id takes it.
+GENERATED_PAGES = ("half-title", "title-page", "copyright-page", "contents")
+
+
+def generated_page_ids(book: Book) -> dict[str, str]:
+    """The id of each generated page: its own name, unless the manuscript uses that id already.
+
+    The author's id wins (a chapter ``contents.md``, a heading ``{#title-page}``): the
+    generated page's id moves (``title-page-2``), so that no id is doubled in either output and
+    the print pages are listed once (issue 14: the doubled page list, EPUBCheck RSC-005).
+    """
+    used = {c.id for c in book.chapters} | {n.id for c in book.chapters for n in c.notes}
+    for chapter in book.chapters:
+        for tree in [chapter.body] + [n.body for n in chapter.notes]:
+            used |= {el.get("id") for el in tree.iter() if isinstance(el.tag, str) and el.get("id")}
+    ids = {}
+    for name in GENERATED_PAGES:
+        candidate, n = name, 2
+        while candidate in used:
+            candidate, n = f"{name}-{n}", n + 1
+        used.add(candidate)
+        ids[name] = candidate
+    return ids
+
+
 class Builder:
     """The contract every output format follows (after Sphinx's Builder)."""
 
@@ -79,9 +105,13 @@ class Builder:
     name = ""
     #: The output file's suffix.
     suffix = ""
+    #: The tallest an image may print at its intrinsic size, in CSS px (None: no limit).
+    image_max_height: float | None = None
 
     def __init__(self, book: Book) -> None:
         self.book = book
+        #: Ids of the generated pages, out of the way of the author's (generated_page_ids).
+        self.page_ids = generated_page_ids(book)
 
     def get_target_uri(self, chapter_id: str, anchor: str | None = None) -> str:
         """The href of a place in the book, as seen from inside a chapter."""
@@ -136,6 +166,9 @@ class Builder:
             if generated is not None:
                 body.append(generated)
         notes = {n.id: n for n in chapter.notes}
+        if chapter.generated or chapter.body.get("data-book-notes"):
+            # The Notes section holds copies of other chapters' notes (and of notes they call).
+            notes = {n.id: n for c in self.book.chapters for n in c.notes}
         for ref in list(body.iter("noteref")):
             replacement = self.make_noteref(chapter, notes[ref.get("note")], ref.get("id"))
             replacement.tail = ref.tail
@@ -152,6 +185,7 @@ class Builder:
             name = img.attrib.pop("data-asset", None)
             if name is not None:
                 img.set("src", self.get_image_uri(name))
+                size_style(img, self.book.images[name], self.image_max_height)
         for span in body.iter("span"):
             if span.get("class") == "xref-page":
                 self._fill_page(span)

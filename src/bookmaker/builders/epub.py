@@ -293,16 +293,17 @@ class EpubBuilder(Builder):
         The ids are those of the print edition's generated pages (``book.html.j2``), of the
         chapters, and of every element of their bodies (``anchors.anchor_blocks``).
         """
-        slots = ["half-title", "title-page", "copyright-page"]
+        ids = self.page_ids
+        slots = [ids["half-title"], ids["title-page"], ids["copyright-page"]]
         opening = self.book.opening
         for chapter in self.book.chapters:
-            if chapter not in opening and "contents" not in slots:
-                slots.append("contents")
+            if chapter not in opening and ids["contents"] not in slots:
+                slots.append(ids["contents"])
             slots.append(chapter.id)
             slots += [el.get("id") for el in chapter.body.iter()
                       if isinstance(el.tag, str) and el.tag != "noteref" and el.get("id")]
-        if "contents" not in slots:
-            slots.append("contents")
+        if ids["contents"] not in slots:
+            slots.append(ids["contents"])
         return slots
 
     def build(self, outdir: Path) -> Path:
@@ -328,7 +329,7 @@ class EpubBuilder(Builder):
         early = book.opening
         documents += [self.chapter_doc(c) for c in early]
         nav = Document("nav", "nav.xhtml", self.labels("contents"), "", "frontmatter", "nav")
-        nav_breaks = self.breaks_at(["contents"], nav.name)
+        nav_breaks = self.breaks_at([self.page_ids["contents"]], nav.name)
         documents.append(nav)
         documents += [self.chapter_doc(c) for c in chapters[len(early):]]
 
@@ -458,8 +459,8 @@ class EpubBuilder(Builder):
         title_page = self.env.get_template("titlepage.xhtml.j2").render(config=config, role_labels=role_labels(self.labels))
         copyright_page = self.env.get_template("copyright.xhtml.j2").render(config=config, year=year)
         # The print edition's half-title has no ebook page; its folio is marked with the title page.
-        title_breaks = self.breaks_at(["half-title", "title-page"], f"{PAGES_DIR}/titlepage.xhtml")
-        copyright_breaks = self.breaks_at(["copyright-page"], f"{PAGES_DIR}/copyright.xhtml")
+        title_breaks = self.breaks_at([self.page_ids["half-title"], self.page_ids["title-page"]], f"{PAGES_DIR}/titlepage.xhtml")
+        copyright_breaks = self.breaks_at([self.page_ids["copyright-page"]], f"{PAGES_DIR}/copyright.xhtml")
         return [
             Document("titlepage", f"{PAGES_DIR}/titlepage.xhtml", config.title, title_breaks + title_page, "frontmatter"),
             Document("copyright", f"{PAGES_DIR}/copyright.xhtml", self.labels("copyright"), copyright_breaks + copyright_page,

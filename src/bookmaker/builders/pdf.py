@@ -77,6 +77,8 @@ class PdfBuilder(Builder):
         super().__init__(book)
         # Validate pdf: in book.yaml before any work (ConfigError names the key).
         self.geometry = Geometry.from_config(book.config)
+        # --figure-max-height (geometry.css): an image never needs more of the page than a figure may take.
+        self.image_max_height = self.geometry.text_height * 0.72 * 96 / 72
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.labels = labels_for(book.config)
@@ -246,6 +248,7 @@ class PdfBuilder(Builder):
             isbn_display=format_isbn(config.isbn),
             byline=None,
             running_author=self.running_author(),
+            page_ids=self.page_ids,
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
