@@ -97,3 +97,24 @@ def save_artifact(name: str, source: Path) -> Path:
     target = ARTIFACTS / name
     shutil.copy(source, target)
     return target
+
+
+def build_with_warnings(manuscript: Path, out: Path, formats: tuple[str, ...] = ("pdf", "epub")) -> tuple[dict[str, Path], list[str]]:
+    """``pipeline.build`` in this process: the outputs written and every warning logged, as printed."""
+    import logging
+
+    from bookmaker.log import logger
+    from bookmaker.pipeline import build
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        return build(manuscript, out, formats).outputs, seen
+    finally:
+        logger.removeHandler(handler)

@@ -106,7 +106,9 @@ def test_demo_pdf_outline_pages_fonts_and_text(demo_build: Path) -> None:
         fonts = {f[3]: f for page in doc for f in page.get_fonts(full=True)}
     titled = [t for k, t in demo_titles() if t and k not in ("dedication", "epigraph")]
     for title in titled:
-        assert title in outline, f"{title!r} missing from the PDF outline"
+        # Chapters read as in the nav: "1. A Boy from Xiantao".
+        assert title in outline or any(re.fullmatch(rf"\d+\. {re.escape(title)}", o) for o in outline), (
+            f"{title!r} missing from the PDF outline")
     assert 30 < pages < 200
     assert metadata["title"].startswith("Lei Jun")
     assert metadata["author"] == "Daniel Ashworth"
@@ -127,6 +129,7 @@ def test_demo_pdf_has_every_chapter_opening_words(demo_build: Path) -> None:
         first = next((line for line in body.splitlines() if line.strip() and not line.startswith(("#", "|", ">", "!"))), None)
         if first is None:
             continue
+        first = re.sub(r"\{[^{}]*\}", "", first)  # bracketed-span attributes ({.index entry=...}) do not print
         words = re.sub(r"[^\w\s]", " ", first).split()[:4]
         pattern = r"\W+".join(re.escape(w) for w in words)
         assert re.search(pattern, text, re.IGNORECASE), f"{name}: opening words {words} not found in the PDF"

@@ -13,6 +13,8 @@ BM103       error     front matter that cannot be used (bad YAML, unknown kind, 
 BM104       error     ``contents`` lists a file that does not exist
 BM105       warning   a print option needs a file that is missing (pdf/x-4 without a CMYK profile)
 BM110       warning   front matter (foreword, preface, introduction) listed after the body matter began
+BM111       warning   chapter titles carry their own numbers (``numbering: none`` says so)
+BM112       warning   ``numbering: words`` in a language without number words (arabic numbers used)
 BM120       warning   unknown label name under ``labels:`` in book.yaml
 BM121       warning   no catalogue of generated text for the book's language (English is used)
 BM200       error     a chapter file cannot be used (not UTF-8, no title, no files)
@@ -33,6 +35,7 @@ BM505       error     remote image, or an image outside the manuscript folder
 BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
 BM510       warning   a character that no bundled font has (it would print as an empty box; build only)
 BM511       warning   a fenced code block names a language Pygments does not know (printed plain)
+BM512       warning   an image size (``{width=...}``, ``{height=...}``) that is not a length or percentage
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
@@ -81,11 +84,11 @@ WARNING = "warning"
 #: Severity of every code (the table above is the documentation).
 SEVERITY = {
     "BM001": WARNING, "BM100": ERROR, "BM101": WARNING, "BM102": WARNING, "BM103": ERROR, "BM104": ERROR,
-    "BM105": WARNING, "BM110": WARNING, "BM120": WARNING, "BM121": WARNING,
+    "BM105": WARNING, "BM110": WARNING, "BM111": WARNING, "BM112": WARNING, "BM120": WARNING, "BM121": WARNING,
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
-    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
+    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM512": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
     "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
     "BM705": WARNING, "BM706": WARNING, "BM707": WARNING,
     **{f"BM{n}": WARNING for n in range(800, 819)},

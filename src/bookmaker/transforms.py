@@ -167,9 +167,11 @@ def collect_images(book: Book, report: Report) -> None:
     max_pixels = book.config.limits.max_image_pixels
     bound_decoders(max_pixels)
     for chapter in book.chapters:
-        for img in chapter.body.iter("img"):
-            with report.collecting():
-                _collect_image(book, chapter, img, names)
+        # A note's images take the same checks, and are packed the same way, as the body's.
+        for tree in [chapter.body] + [note.body for note in chapter.notes]:
+            for img in tree.iter("img"):
+                with report.collecting():
+                    _collect_image(book, chapter, img, names)
     cover = book.config.cover
     if cover is not None:
         line = line_in_file(book.config.path, "cover:")
@@ -198,7 +200,7 @@ def _collect_image(book: Book, chapter: Chapter, img: etree._Element, names: dic
         warn(f"image '{src}' has no alt text; describe it for readers who cannot see it", chapter.source, line, code="BM502")
     if path not in names:
         image = read_image(path, chapter.source, line, src, max_pixels=book.config.limits.max_image_pixels)
-        image.name = unique_image_name(path, set(book.images), book.config.root)
+        image.name = unique_image_name(path, set(book.images), book.config.root, image.media_type)
         book.images[image.name] = image
         names[path] = image.name
     del img.attrib["src"]
@@ -228,18 +230,29 @@ def read_image(path: Path, source: Path, line: int | None, src: str, max_pixels:
                               source, line, code="BM503") from None
     if fmt not in IMAGE_TYPES:
         raise ManuscriptError(f"image '{src}' is {fmt}; use PNG, JPEG, GIF or SVG", source, line, code="BM503")
+    if fmt == "JPEG" and not path.read_bytes().rstrip(b"\0")[-2:] == b"\xff\xd9":
+        # Pillow's verify() reads only the header of a JPEG; a file cut short prints half grey.
+        warn(f"image '{src}' is cut short (its JPEG data ends before the end-of-image marker): "
+             "part of it will print grey; export it again", source, line, code="BM612")
     return Image(name="", source=path, media_type=IMAGE_TYPES[fmt], width=width, height=height)
 
 
-def unique_image_name(path: Path, taken: set[str], root: Path) -> str:
-    """A package file name for an image: its own name, made unique with a short hash if needed."""
+#: The file extension of each image type in the EPUB: named by what the file is, not what it is called.
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", _SVG_TYPE: ".svg"}
+
+
+def unique_image_name(path: Path, taken: set[str], root: Path, media_type: str | None = None) -> str:
+    """A package file name for an image: its own name (with the extension of its real type), unique with a short hash if needed."""
     stem = slugify(path.stem) or "image"
-    name = f"{stem}{path.suffix.lower()}"
+    suffix = path.suffix.lower()
+    if media_type in _EXTENSIONS and _EXTENSIONS[media_type] != suffix and not (media_type == "image/jpeg" and suffix == ".jpeg"):
+        suffix = _EXTENSIONS[media_type]  # a PNG saved as photo.jpg is packed as photo.png
+    name = f"{stem}{suffix}"
     if name in taken:
         # Hash the path inside the book, not on the disk: the same book gives the same names anywhere.
         where = path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else path.name
         digest = hashlib.sha1(where.encode()).hexdigest()[:8]
-        name = f"{stem}-{digest}{path.suffix.lower()}"
+        name = f"{stem}-{digest}{suffix}"
     return name
 
 

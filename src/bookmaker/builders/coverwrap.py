@@ -18,7 +18,7 @@ from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.output import atomic_output
 from bookmaker.printers import DEFAULT_PRINTER, CoverGeometry, Printer, cover_geometry, printer_named
-from bookmaker.resources import default_styles
+from bookmaker.resources import default_styles, styles_dir
 
 #: The stores' recommended ebook cover (Kindle, Kobo, Apple): 1600 x 2560 px, 1:1.6, sRGB JPEG.
 EBOOK_COVER_SIZE = (1600, 2560)
@@ -304,22 +304,30 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
     def build(self, outdir: Path) -> Path:
         return self.build_cover(outdir).path
 
-    def build_cover(self, outdir: Path) -> CoverResult:
-        from weasyprint import HTML
-        from weasyprint.text.fonts import FontConfiguration
+    def _output_profile(self) -> Path | None:
+        """The printer's CMYK profile (``*.icc`` in the manuscript or theme folder), as the interior uses it."""
+        for folder in (self.book.config.root, styles_dir(self.book.config)):
+            found = sorted(folder.glob("*.icc")) + sorted(folder.glob("*.icm"))
+            if found:
+                return found[0]
+        return None
 
-        from bookmaker.fonts import theme_fonts_only
-        from bookmaker.sandbox import ProjectFetcher
+    def build_cover(self, outdir: Path) -> CoverResult:
+        from bookmaker import engine
 
         config = self.book.config
-        fetcher = ProjectFetcher([config.root, default_styles()], ())
-        # Only the bundled faces, as in the interior: the cover looks the same on every machine.
-        with theme_fonts_only():
-            fonts = FontConfiguration()
-        document = HTML(string=self.render_html(), base_url=str(config.root) + "/", url_fetcher=fetcher).render(font_config=fonts)
+        css, options = "", {}
+        profile = self._output_profile() if Geometry.from_config(config).standard == "pdf/x-4" else None
+        if profile is not None:
+            # The cover follows the interior's PDF/X-4 with the same output intent (IngramSpark wants both).
+            css = (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
+                   "components: cyan, magenta, yellow, black; }\n")
+            options = {"pdf_variant": "pdf/x-4", "output_intent": "device-cmyk"}
+        layout = engine.LayoutEngine([config.root, styles_dir(config), default_styles()], (), config.root)
+        document = layout.render(self.render_html(), engine.Styles((), css, default_styles()), options)
         target = self.output_path(outdir)
         with atomic_output(target) as tmp:
-            document.write_pdf(str(tmp), pdf_identifier=True)
+            engine.write_pdf(document, tmp, {"pdf_identifier": True, **options})
         return CoverResult(target, self.geometry, self.printer, self.pages)
 
 

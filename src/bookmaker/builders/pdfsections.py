@@ -207,14 +207,15 @@ class SectionedLayout:
 
     def settled(self, geometry: Geometry) -> Laid:
         """Lay out, then again with the page numbers the text prints (index locators,
-        cross-references) written in from the last layout, until they stay put.  Only the
-        sections whose numbers changed are laid out again; the others come from the cache."""
-        from bookmaker.builders.pdf import MAX_NUMBER_ROUNDS
+        cross-references, keyed notes) written in from the last layout, until they stay put;
+        then the index's "(continued)" lines.  Only the sections that changed are laid out
+        again; the others come from the cache (``PdfBuilder.settle_numbers`` for one document)."""
+        from bookmaker.builders.pdf import MAX_CONTINUED_ROUNDS, MAX_NUMBER_ROUNDS
 
         builder = self.builder
-        builder.numbers_from = None
+        builder.numbers_from, builder.continued = None, frozenset()
         laid = self.lay_out(geometry)
-        targets = page_targets(builder.book)
+        targets = page_targets(builder.book) | builder.note_targets()
         for _round in range(MAX_NUMBER_ROUNDS if targets else 0):
             assert laid.layout is not None
             pages = {t: laid.layout.page_map.get(t) for t in targets}
@@ -222,6 +223,13 @@ class SectionedLayout:
                 break
             builder.numbers_from = laid.layout
             laid = self.lay_out(geometry)
+        if any(c.kind == "index" for c in builder.book.chapters):
+            for _round in range(MAX_CONTINUED_ROUNDS):
+                tops = frozenset(top for part in laid.parts for top in part.info.get("column_tops", ()))
+                if tops == builder.continued:
+                    break
+                builder.continued = tops
+                laid = self.lay_out(geometry)
         return laid
 
     def build(self, target: Path) -> PrintLayout:
