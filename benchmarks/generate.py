@@ -16,6 +16,9 @@ WORDS = (
 ).split()
 
 
+ORDINALS = ("Early", "Restless", "Quiet", "Busy", "Lean", "Golden", "Hard", "Last", "Wandering", "Settled")
+
+
 def paragraph(rng: random.Random, words: int) -> str:
     chosen = [rng.choice(WORDS) for _ in range(words)]
     sentences, start = [], 0
@@ -78,7 +81,7 @@ def generate(root: Path, chapters: int, words_per_chapter: int = 2800, seed: int
             body.insert(5, f"| Year | Event | Count |\n|---|---|---:|\n{rows}")
         body += [f"[^{i}]: {paragraph(rng, rng.randint(15, 45))}" for i in range(1, notes + 1)]
         (root / f"{index:04d}-chapter-{n}.md").write_text(
-            f"---\ntitle: Chapter {n} of a Long Life\n---\n\n" + "\n\n".join(body) + "\n", encoding="utf-8")
+            f"---\ntitle: The {ORDINALS[n % len(ORDINALS)]} Years, Part {n}\n---\n\n" + "\n\n".join(body) + "\n", encoding="utf-8")
         index += 1
     (root / "9000-acknowledgments.md").write_text(
         "---\nkind: acknowledgments\ntitle: Acknowledgments\n---\n\n" + paragraph(rng, 90) + "\n", encoding="utf-8")
