@@ -125,6 +125,10 @@ class Builder:
         """The element that replaces a ``<noteref>`` placeholder."""
         raise NotImplementedError
 
+    def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
+        """The element that replaces a ``<pageref>`` placeholder (a keyed note's page)."""
+        raise NotImplementedError
+
     def build(self, outdir: Path) -> Path:
         """Write the output into ``outdir`` and return its path."""
         raise NotImplementedError
@@ -162,8 +166,15 @@ class Builder:
             if generated is not None:
                 body.append(generated)
         notes = {n.id: n for n in chapter.notes}
+        if chapter.generated or chapter.body.get("data-book-notes"):
+            # The Notes section holds copies of other chapters' notes (and of notes they call).
+            notes = {n.id: n for c in self.book.chapters for n in c.notes}
         for ref in list(body.iter("noteref")):
             replacement = self.make_noteref(chapter, notes[ref.get("note")], ref.get("id"))
+            replacement.tail = ref.tail
+            ref.getparent().replace(ref, replacement)
+        for ref in list(body.iter("pageref")):
+            replacement = self.make_pageref(ref.get("chapter"), ref.get("anchor"))
             replacement.tail = ref.tail
             ref.getparent().replace(ref, replacement)
         for a in body.iter("a"):
