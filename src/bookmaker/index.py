@@ -244,9 +244,10 @@ def _build_entries(index: Index, extra: list, language: str) -> None:  # type: i
     for marker in index.markers:
         entry = node(marker.path, marker.sort)
         if marker.see:
-            entry.see.append(marker.see)
+            if marker.see not in entry.see:
+                entry.see.append(marker.see)
             continue  # a "see" entry has no locators (CMOS 16.15)
-        if marker.see_also:
+        if marker.see_also and marker.see_also not in entry.see_also:
             entry.see_also.append(marker.see_also)
         if marker.range == "open":
             opened.setdefault(marker.path, []).append(marker)
@@ -506,6 +507,10 @@ class IndexStyle:
     heading_level: int = 2
     #: The id of the title the index section is labelled by (EPUB).
     labelled_by: str | None = None
+    #: Entries that begin a column or page in print, under a main entry begun before: a
+    #: "Xiaomi (continued)" line goes before each, as the Chicago Manual advises.
+    continued: frozenset[str] = frozenset()
+    continued_label: str = "{term} (continued)"
     #: Group headings: "" is numbers and symbols, OTHER is other scripts.
     group_names: dict[str, str] = field(default_factory=lambda: {"": "Numbers and symbols", OTHER: "Other scripts"})
 
@@ -531,7 +536,7 @@ def render_index(index: Index, labels: PageLabels | PlaceLabels | PlaceholderLab
         section.set("id", f"ixg-{index.name}-{_group_slug(group)}")
         ul = typed(etree.SubElement(section, "ul", {"class": "index-list"}), "index-entry-list")
         for entry in entries:
-            _render_entry(ul, entry, index, labels, style, language, typed)
+            _render_entry(ul, entry, index, labels, style, language, typed, entry)
     return root
 
 
@@ -543,7 +548,14 @@ def _group_slug(group: str) -> str:
     return "u" + "-".join(f"{ord(c):x}" for c in group)
 
 
-def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, language: str, typed) -> None:  # type: ignore[no-untyped-def]
+def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, language: str, typed, main: Entry) -> None:  # type: ignore[no-untyped-def]
+    if entry.id in style.continued and entry.level > 1 and not style.epub:
+        again = etree.SubElement(ul, "li", {"class": f"index-continued level-{entry.level}", "data-for": entry.id})
+        head, _, tail = style.continued_label.partition("{term}")
+        again.text = head
+        term_markup(again, main.term)
+        last = again[-1] if len(again) else None
+        _append_text(again, last, tail)
     li = typed(etree.SubElement(ul, "li", {"class": f"index-entry level-{entry.level}", "id": entry.id}), "index-entry")
     li.set("data-term", entry.term)
     term = typed(etree.SubElement(li, "span", {"class": "index-term"}), "index-term")
@@ -591,7 +603,7 @@ def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, lan
     if entry.children:
         sub_ul = typed(etree.SubElement(li, "ul", {"class": "index-list"}), "index-entry-list")
         for child in ordered(entry.children, language):
-            _render_entry(sub_ul, child, index, labels, style, language, typed)
+            _render_entry(sub_ul, child, index, labels, style, language, typed, main)
 
 
 def _set_label(a: etree._Element, text: str, principal: bool) -> None:

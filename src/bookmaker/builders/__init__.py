@@ -149,13 +149,17 @@ class Builder:
             return PageLabels(layout.page_map.get, list(layout.folios))
         return PlaceLabels(self.book)
 
+    def index_continued(self) -> frozenset[str]:
+        """Index entries that open a printed column under an earlier main entry (print only)."""
+        return frozenset()
+
     def index_markup(self, chapter: Chapter) -> etree._Element | None:
         """The generated entries of the index that a ``kind: index`` file prints."""
         index = self.book.indexes.get(chapter.index or DEFAULT_INDEX)
         if not has_entries(index):
             return None
         style = IndexStyle(href=lambda marker: self.get_target_uri(marker.chapter, marker.id), epub=self.name == "epub",
-                           labelled_by=f"{chapter.id}-title")
+                           labelled_by=f"{chapter.id}-title", continued=self.index_continued())
         return render_index(index, self.index_labels(), style, self.book.config.language)
 
     def resolve_body(self, chapter: Chapter, tree: etree._Element | None = None) -> etree._Element:
