@@ -89,6 +89,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     "[林则徐]{.index sort=\"Lin Zexu\"} near [Lomond]{.index} and the [Lighthouse]{.index} "
                     "and [Orrin Vale]{.index entry=\"Vale, Orrin\" index=\"names\"}, with "
                     "[1848 storm]{.index} and [Harbour]{.index entry=\"Harbour!pilots\" mention=\"principal\"}.", 1),
+              "Berths " + "".join(f'[]{{.index entry="Harbour!berth {n:02d}"}}' for n in range(60)) + " were numbered.",
               "[^d]: Notok the silt was measured by [Brackwater]{.index}.\n"]
     (m / "01-tower.md").write_text("\n\n".join(tower))
     storm = ["# The Storm\n",
@@ -187,6 +188,20 @@ def test_print_index_page_has_two_columns(ledger: dict[str, Path]) -> None:
         width = page.rect.width
     lefts = sorted(xs)
     assert lefts[-1] - lefts[0] > width / 4, lefts
+
+
+def test_print_index_repeats_the_main_entry_at_the_head_of_a_column(ledger: dict[str, Path]) -> None:
+    import pymupdf
+
+    with pymupdf.open(ledger["pdf"]) as doc:
+        heads = []
+        for i in range(len(doc)):
+            for block in doc[i].get_text("blocks"):
+                if "(continued)" in block[4]:
+                    others = [b for b in doc[i].get_text("blocks") if abs(b[0] - block[0]) < 15 and b[4].strip()
+                              and b[1] > 60]
+                    heads.append((block[4].strip(), min(b[1] for b in others) == block[1]))
+    assert heads and all(text.startswith("Harbour (continued)") and first for text, first in heads), heads
 
 
 def _epub(path: Path) -> tuple[zipfile.ZipFile, dict[str, etree._Element]]:

@@ -45,6 +45,8 @@ DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "
 DROPCAP_MIN_CHARS = 180
 #: The most extra layouts spent on settling the page numbers printed in the text.
 MAX_NUMBER_ROUNDS = 3
+#: The most extra layouts spent on "(continued)" lines in the index.
+MAX_CONTINUED_ROUNDS = 3
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
@@ -93,6 +95,8 @@ class PdfBuilder(Builder):
         self.layouts = 0
         #: The layout whose page numbers the text prints (index, cross-references); None at first.
         self.numbers_from: PrintLayout | None = None
+        #: Index entries printed at the top of a column under a main entry begun before.
+        self.continued: frozenset[str] = frozenset()
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -484,16 +488,38 @@ class PdfBuilder(Builder):
             if self.numbers_from is not None and pages == {t: self.numbers_from.page_map.get(t) for t in targets}:
                 logger.info("Page numbers of %d index markers and cross-references stable after %d layouts",
                             len(targets), rounds)
-                return document
+                return self.settle_continued(document)
             self.numbers_from = layout
             document = self.layout()
         logger.warning("page numbers in the text still moved after %d layouts; the last ones are printed", rounds + 1)
         return document
 
+    def settle_continued(self, document):  # type: ignore[no-untyped-def]
+        """Add "Xiaomi (continued)" where sub-entries open a column or page, and lay out again.
+
+        The index comes last, so the lines it gains move nothing before it; each added line
+        can move later column breaks, hence a second look (at most MAX_CONTINUED_ROUNDS).
+        """
+        if not any(c.kind == "index" for c in self.book.chapters):
+            return document
+        for _ in range(MAX_CONTINUED_ROUNDS):
+            # A line before an entry pushes the text after it down, so the entries that open
+            # columns are found afresh in each layout until they are the ones already marked.
+            tops = frozenset(engine.column_tops(document, "index-entries", "index-entry", "index-continued"))
+            if tops == self.continued:
+                break
+            self.continued = tops
+            document = self.layout()
+        logger.debug("index: %d continued lines", len(self.continued))
+        return document
+
+    def index_continued(self) -> frozenset[str]:
+        return self.continued
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
-        self.numbers_from = None
+        self.numbers_from, self.continued = None, frozenset()
         document = self.settle_numbers(self.layout())
         self.check_images(document)
         target = self.output_path(outdir)
