@@ -181,3 +181,39 @@ def _fill(a: etree._Element, label: str, chapter: str, title: str, anchor: str |
                     setattr(el, attr, (getattr(el, attr) or "") + value + after)
                 else:
                     last.tail = (last.tail or "") + value + after
+
+
+#: The lists ``lists:`` in book.yaml may ask for: (element, EPUB 3 nav type, label of the title).
+LISTS = {"figures": ("figure", "loi", "list_of_figures"), "tables": ("table", "lot", "list_of_tables")}
+
+
+@dataclass
+class ListItem:
+    """One line of a list of figures or tables."""
+
+    label: str
+    caption: str
+    chapter: str
+    anchor: str
+    matter: str
+
+
+def figure_lists(book: Book) -> list[tuple[str, str, str, list[ListItem]]]:
+    """The lists of figures and tables ``lists:`` asks for: (name, nav type, title, items), in book order."""
+    from bookmaker.labels import labels_for
+
+    labels = labels_for(book.config)
+    out = []
+    for name in book.config.lists:
+        tag, nav_type, title = LISTS[name]
+        items = []
+        for chapter in book.chapters:
+            for el in chapter.body.iter(tag):
+                if not el.get("data-label") or not el.get("id"):
+                    continue
+                caption = el.find("figcaption" if tag == "figure" else "caption")
+                text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
+                items.append(ListItem(el.get("data-label"), text, chapter.id, el.get("id"), chapter.matter))
+        if items:
+            out.append((name, nav_type, labels(title), items))
+    return out
