@@ -186,3 +186,19 @@ def test_the_cache_stays_within_its_bound(book: Path, tmp_path: Path, monkeypatc
     small = layoutcache.LayoutCache(cache, max_bytes=1)
     small.close()
     assert not any(cache.glob("*.pdf")) and not any(cache.glob("*.json"))
+
+
+def test_the_command_line_keeps_the_cache_in_the_output_folder_unless_told_not_to(book: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    kept, fresh = tmp_path / "kept", tmp_path / "fresh"
+    first = run_cli("build", str(book), "-o", str(kept), "--format", "pdf", "-j", "2", timeout=600)
+    assert first.returncode == 0, first.stderr
+    assert any((kept / ".bookmaker-cache").glob("*.pdf"))
+    second = run_cli("build", str(book), "-o", str(fresh), "--format", "pdf", "--no-cache", "-j", "1", timeout=600)
+    assert second.returncode == 0, second.stderr
+    assert not (fresh / ".bookmaker-cache").exists()
+    with pymupdf.open(next(kept.glob("*.pdf"))) as a, pymupdf.open(next(fresh.glob("*.pdf"))) as b:
+        assert [p.get_text() for p in a] == [p.get_text() for p in b]
+    bad = run_cli("build", str(book), "-o", str(fresh), "-j", "0")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr

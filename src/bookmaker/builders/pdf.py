@@ -33,12 +33,12 @@ from bookmaker.layoutcache import LayoutCache
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
-from bookmaker.notes import notes_chapter
+from bookmaker.notes import note_number, notes_chapter
 from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.xrefs import MISSING
+from bookmaker.xrefs import MISSING, figure_lists
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -281,6 +281,8 @@ class PdfBuilder(Builder):
             byline=None,
             running_author=self.running_author(),
             page_ids=self.page_ids,
+            lists=figure_lists(book) if front else [],
+            pages=pages or {},
         )
 
     def render_html(self) -> str:
@@ -329,7 +331,7 @@ class PdfBuilder(Builder):
             body = self.resolve_body(chapter, note.body)
             wrap_cjk(body)
             content = _inner_html(body)
-            result.append((note.mark, note.id, f"#{note.ref_id}", content))
+            result.append((note_number(note), note.id, f"#{note.ref_id}", content))
         return result
 
     def _notes_heads(self, body: etree._Element) -> None:
