@@ -35,7 +35,7 @@ from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.xrefs import MISSING
+from bookmaker.xrefs import MISSING, figure_lists
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -253,6 +253,7 @@ class PdfBuilder(Builder):
             byline=None,
             running_author=self.running_author(),
             page_ids=self.page_ids,
+            lists=figure_lists(book),
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
