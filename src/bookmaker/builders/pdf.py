@@ -31,7 +31,7 @@ from bookmaker.lastline import protect_endings
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
-from bookmaker.notes import notes_chapter
+from bookmaker.notes import note_number, notes_chapter
 from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
@@ -299,7 +299,7 @@ class PdfBuilder(Builder):
             body = self.resolve_body(chapter, note.body)
             wrap_cjk(body)
             content = _inner_html(body)
-            result.append((note.mark, note.id, f"#{note.ref_id}", content))
+            result.append((note_number(note), note.id, f"#{note.ref_id}", content))
         return result
 
     def _notes_heads(self, body: etree._Element) -> None:
