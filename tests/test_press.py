@@ -364,3 +364,21 @@ def test_ebook_store_packages_are_complete(tmp_path: Path, store: str, files: se
     with zipfile.ZipFile(next(p for p in folder.iterdir() if p.suffix == ".epub")) as zf:
         kepub = any(b"koboSpan" in zf.read(n) for n in zf.namelist() if n.endswith(".xhtml"))
     assert kepub == (store == "kobo")
+
+
+def test_chinese_spine_stands_upright_between_the_folds(tmp_path: Path) -> None:
+    root = write_book(tmp_path / "m", {"book.yaml": "title: 小米的故事\nauthor: 王小明\nlanguage: zh-Hans\n", "a.md": "# 一\n\n文字。\n"})
+    book = read_book(root)
+    result = CoverWrapBuilder(book, 320).build_cover(tmp_path)
+    spine = 320 * 0.002252
+    fold_left, fold_right = (0.125 + 6) * 72, (0.125 + 6 + spine) * 72
+    with pymupdf.open(result.path) as doc:
+        lines = [line for block in doc[0].get_text("dict")["blocks"] for line in block.get("lines", [])
+                 if line["bbox"][0] < fold_right and line["bbox"][2] > fold_left]
+    chars = "".join(span["text"] for line in lines for span in line["spans"]).replace(" ", "")
+    assert chars == "小米的故事王小明"
+    assert all(line["dir"] == (1.0, 0.0) for line in lines)  # upright, not turned on its side
+    tops = [line["bbox"][1] for line in lines]
+    assert tops == sorted(tops)  # read from top to bottom
+    for line in lines:
+        assert line["bbox"][0] >= fold_left + 0.0625 * 72 - 0.2 and line["bbox"][2] <= fold_right - 0.0625 * 72 + 0.2

@@ -282,7 +282,7 @@ def _is_note_style(path: Path) -> bool:
         head = path.read_text(encoding="utf-8", errors="replace")[:2000]
     except OSError as exc:
         raise ConfigError([format_location(path, None, f"citation style cannot be read ({exc.strerror})")]) from None
-    match = re.search(r"<style\b[^>]*\bclass=\"(\w+)\"", head)
+    match = re.search(r"<style\b[^>]*\bclass=\"([\w-]+)\"", head)
     if not match:
         raise ConfigError([format_location(path, None, "not a CSL style (no <style class=...>)")])
     return match.group(1) == "note"

@@ -169,6 +169,8 @@ class BookConfig:
     numbering: str = "arabic"
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
+    #: Lists after the contents (``lists: [figures, tables]``), in the order given.
+    lists: list[str] = field(default_factory=list)
     #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
     labels: dict[str, str] = field(default_factory=dict)
     pdf: PdfOptions = field(default_factory=PdfOptions)
@@ -198,7 +200,7 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels "
+    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels lists "
     "cover_copy author_bio author_photo keywords bisac isbns"
     " bibliography citation-style citation-notes nocite"
 ).split()
@@ -449,6 +451,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         citations=_citation_options(p, data),
         numbering=_choice(p, data, "numbering", NUMBERING_STYLES, "arabic"),
         smart_punctuation=_flag(p, data, "smart_punctuation", default=True),
+        lists=_lists(p, data),
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
@@ -469,6 +472,18 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+#: What ``lists:`` may name (bookmaker.xrefs.LISTS).
+LIST_NAMES = ("figures", "tables")
+
+
+def _lists(p: _Problems, data: _LineDict) -> list[str]:
+    names = _string_list(p, data, "lists")
+    unknown = [n for n in names if n not in LIST_NAMES]
+    if unknown:
+        p.add("lists", f"expected figures or tables, got {unknown[0]!r}")
+    return [n for n in dict.fromkeys(names) if n in LIST_NAMES]
 
 
 def _choice(p: _Problems, data: _LineDict, key: str, choices: tuple[str, ...], default: str) -> str:

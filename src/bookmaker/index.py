@@ -449,10 +449,15 @@ class PlaceLabels:
     """
 
     def __init__(self, book: Book) -> None:
+        from bookmaker.labels import labels_for
+
+        labels = labels_for(book.config)
+        self.note = labels("index_note")
         self.names: dict[str, str] = {}
         for chapter in book.chapters:
-            if chapter.kind == "chapter" and chapter.number:
-                self.names[chapter.id] = f"ch.\u00a0{chapter.number}"
+            number = getattr(chapter, "number_label", None) or chapter.number
+            if chapter.kind == "chapter" and number:
+                self.names[chapter.id] = labels("index_chapter", number=number).replace(" ", "\u00a0")
             else:
                 self.names[chapter.id] = chapter.title
 
@@ -464,7 +469,7 @@ class PlaceLabels:
             seen[name] = seen.get(name, 0) + 1
             label = name if seen[name] == 1 else f"{name} ({seen[name]})"
             if loc.in_note:
-                label += ", note"
+                label += f", {self.note}"
             out.append(Shown(label, loc.start, principal=loc.principal))
         return out
 
@@ -513,6 +518,8 @@ class IndexStyle:
     continued_label: str = "{term} (continued)"
     #: Group headings: "" is numbers and symbols, OTHER is other scripts.
     group_names: dict[str, str] = field(default_factory=lambda: {"": "Numbers and symbols", OTHER: "Other scripts"})
+    see: str = "See"
+    see_also: str = "See also"
 
 
 def render_index(index: Index, labels: PageLabels | PlaceLabels | PlaceholderLabels, style: IndexStyle, language: str) -> etree._Element:
@@ -582,7 +589,8 @@ def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, lan
             tail_of.append(rng)
     # "See" replaces locators; "see also" follows them (CMOS 16.16-17). An entry cannot carry
     # both in EPUB Indexes 1.0, and a "see" entry has nothing to add to.
-    refs, kind, word = (entry.see, "index-xref-preferred", "See") if entry.see else (entry.see_also, "index-xref-related", "See also")
+    refs, kind, word = ((entry.see, "index-xref-preferred", style.see) if entry.see
+                        else (entry.see_also, "index-xref-related", style.see_also))
     if refs:
         sub = entry.level > 1
         text(" (" if sub else ". ")

@@ -113,7 +113,7 @@ def note_item(chapter: Chapter, note: Note) -> etree._Element:
     else:
         li.set("data-anchor", note.ref_id)
         number = etree.Element("a", {"class": "endnote-number", "data-chapter": chapter.id, "data-anchor": note.ref_id})
-        number.text = f"{note.mark}."
+        number.text = note_number(note)
         number.tail = " "
         lead = [number]
     lead[-1].tail = (lead[-1].tail or "") + (first.text or "")
@@ -122,6 +122,11 @@ def note_item(chapter: Chapter, note: Note) -> etree._Element:
         first.insert(index, element)
     li.extend(list(body))
     return li
+
+
+def note_number(note: Note) -> str:
+    """How a note's number opens the note: "3." for numbers, "*" for symbols."""
+    return f"{note.mark}." if note.mark.isdigit() else note.mark
 
 
 def page_range(folios: list[str]) -> str:

@@ -10,8 +10,9 @@ from lxml import etree
 
 from bookmaker.config import ROLES
 from bookmaker.images import size_style
+from bookmaker.collation import OTHER
 from bookmaker.index import DEFAULT_INDEX, IndexStyle, PageLabels, PlaceLabels, has_entries, render_index
-from bookmaker.labels import ROLE_LABELS, Labels
+from bookmaker.labels import ROLE_LABELS, Labels, labels_for
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.xrefs import MISSING
 
@@ -158,8 +159,12 @@ class Builder:
         index = self.book.indexes.get(chapter.index or DEFAULT_INDEX)
         if not has_entries(index):
             return None
+        labels = labels_for(self.book.config)
         style = IndexStyle(href=lambda marker: self.get_target_uri(marker.chapter, marker.id), epub=self.name == "epub",
-                           labelled_by=f"{chapter.id}-title", continued=self.index_continued())
+                           labelled_by=f"{chapter.id}-title", continued=self.index_continued(),
+                           group_names={"": labels("index_symbols"), OTHER: labels("index_other_scripts")},
+                           see=labels("index_see"), see_also=labels("index_see_also"),
+                           continued_label=labels("index_continued", term="{term}"))
         return render_index(index, self.index_labels(), style, self.book.config.language)
 
     def resolve_body(self, chapter: Chapter, tree: etree._Element | None = None) -> etree._Element:

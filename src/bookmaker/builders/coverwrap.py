@@ -203,6 +203,8 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         if not g.spine_text:
             logger.info("The spine carries no text: %d pages are too few for %s", self.pages, self.printer.label)
             return ""
+        if _mostly_cjk(config.title):
+            return self.stacked_spine()
         # The spine reads top to bottom (the North American and British convention): a box as long as the
         # spine is high, rotated a quarter turn about its top-left corner and moved onto the spine.
         box = g.spine_text_box * 72
@@ -247,6 +249,30 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
                      f'line-height:{box:.3f}pt; transform: rotate(90deg);"><span class="caps" '
                      f'style="font-size:{size * 0.45:.2f}pt;">{escape(publisher)}</span></div>')
         return html
+
+    def stacked_spine(self) -> str:
+        """A Chinese or Japanese spine: the characters stand upright, one under the other (there is no
+        vertical writing mode in the layout engine), the title first, then the CJK names of the authors."""
+        config, g = self.book.config, self.geometry
+        box = g.spine_text_box * 72
+        title = [ch for ch in config.title if not ch.isspace()]
+        names = [c.name for c in config.creators if _mostly_cjk(c.name)]
+        author = [ch for ch in "\u3000".join(names) if not ch.isspace() or ch == "\u3000"]
+        length = (g.height - 2 * 0.5) * 72
+        gap = 1.2
+        size = min(box * 0.7, 16.0)
+        while size * 1.08 * (len(title) + gap + 0.75 * len(author)) > length and size > 5:
+            size *= 0.94
+        cells = [f'<div style="height:{size * 1.08:.2f}pt; line-height:{size * 1.08:.2f}pt;">{escape(ch)}</div>' for ch in title]
+        cells.append(f'<div style="height:{size * gap:.2f}pt;"></div>')
+        small = size * 0.75
+        cells += [f'<div style="height:{small * 1.08:.2f}pt; line-height:{small * 1.08:.2f}pt; font-size:{small:.2f}pt; '
+                  f'color:{_hex(self.palette.accent)};">{escape(ch)}</div>' for ch in author]
+        height = size * 1.08 * (len(title) + gap) + small * 1.08 * len(author)
+        left = (g.spine_left + g.spine / 2) * 72 - box / 2
+        top = 0.5 * 72 + max((length - height) / 2, 0)
+        return (f'<div class="abs" data-role="spine-text" lang="{escape(config.language)}" style="left:{left:.3f}pt; '
+                f'top:{top:.3f}pt; width:{box:.3f}pt; font-size:{size:.2f}pt; text-align:center;">{"".join(cells)}</div>')
 
     def back(self) -> str:
         config, g = self.book.config, self.geometry
@@ -349,6 +375,14 @@ def ebook_cover(config: BookConfig) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, "JPEG", quality=90, optimize=True, progressive=False, dpi=(300, 300), icc_profile=srgb)
     return out.getvalue()
+
+
+def _mostly_cjk(text: str) -> bool:
+    """Whether most of the letters of ``text`` are Chinese, Japanese or Korean characters."""
+    from bookmaker.cjk import is_cjk
+
+    letters = [ch for ch in text if ch.isalnum()]
+    return bool(letters) and sum(1 for ch in letters if is_cjk(ch)) * 2 > len(letters)
 
 
 def srgb_profile() -> bytes:

@@ -28,6 +28,7 @@ from bookmaker.pagination import (
     roman_value,
 )
 from bookmaker.render import template_env
+from bookmaker.xrefs import figure_lists
 from bookmaker.sanitize import checked_stylesheet, svg_for_package
 from bookmaker.resources import style_file, styles_dir
 
@@ -246,7 +247,10 @@ class EpubBuilder(Builder):
             return self.file_name(chapter_id)
 
         return start_breaks + self.env.get_template("nav.xhtml.j2").render(
-            toc=self.book.toc, href=href, toc_label=lambda chapter: toc_label(chapter, self.labels), landmarks=landmarks, pages=self.pages
+            toc=self.book.toc, href=href, toc_label=lambda chapter: toc_label(chapter, self.labels), landmarks=landmarks, pages=self.pages,
+            lists=[(name, nav_type, title, [(item.label, item.caption, f"{self.file_name(item.chapter)}#{item.anchor}")
+                                            for item in items])
+                   for name, nav_type, title, items in figure_lists(self.book)],
         )
 
     def ncx(self) -> bytes:

@@ -30,12 +30,12 @@ from bookmaker.labels import labels_for
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
-from bookmaker.notes import notes_chapter
+from bookmaker.notes import note_number, notes_chapter
 from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.xrefs import MISSING
+from bookmaker.xrefs import MISSING, figure_lists
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -253,6 +253,7 @@ class PdfBuilder(Builder):
             byline=None,
             running_author=self.running_author(),
             page_ids=self.page_ids,
+            lists=figure_lists(book),
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
@@ -296,7 +297,7 @@ class PdfBuilder(Builder):
             body = self.resolve_body(chapter, note.body)
             wrap_cjk(body)
             content = _inner_html(body)
-            result.append((note.mark, note.id, f"#{note.ref_id}", content))
+            result.append((note_number(note), note.id, f"#{note.ref_id}", content))
         return result
 
     def _notes_heads(self, body: etree._Element) -> None:
