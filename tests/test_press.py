@@ -382,3 +382,19 @@ def test_chinese_spine_stands_upright_between_the_folds(tmp_path: Path) -> None:
     assert tops == sorted(tops)  # read from top to bottom
     for line in lines:
         assert line["bbox"][0] >= fold_left + 0.0625 * 72 - 0.2 and line["bbox"][2] <= fold_right - 0.0625 * 72 + 0.2
+
+
+def test_cover_crop_marks_only_when_asked(cover_book: Path, tmp_path: Path) -> None:
+    book = read_book(cover_book)
+    plain = CoverWrapBuilder(book, 100).build_cover(tmp_path).path
+    with pymupdf.open(plain) as doc:
+        assert not [d for d in doc[0].get_drawings() if d["rect"].x1 <= 9 or d["rect"].y1 <= 9]
+    book.config.pdf.cover_marks = "crop"
+    (tmp_path / "marked").mkdir()
+    marked = CoverWrapBuilder(book, 100).build_cover(tmp_path / "marked").path
+    with pymupdf.open(marked) as doc:
+        page = doc[0]
+        trim = pymupdf.Rect([float(v) for v in doc.xref_get_key(page.xref, "TrimBox")[1].strip("[] ").split()]) * page.transformation_matrix
+        outside = [d for d in page.get_drawings()
+                   if d["rect"].x1 <= trim.x0 + 0.5 or d["rect"].y1 <= trim.y0 + 0.5]
+    assert outside, "crop marks are drawn in the bleed, outside the trim"
