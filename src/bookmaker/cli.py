@@ -383,7 +383,9 @@ def preview(manuscript: Path, port: int, open_browser: bool, verbose: int, quiet
 
     _setup_logging(verbose, quiet)
     if not manuscript.is_dir():
-        raise ConfigError([format_location(manuscript, None, "manuscript folder not found")])
+        from bookmaker.config import not_a_manuscript_folder
+
+        raise ConfigError([format_location(manuscript, None, not_a_manuscript_folder(manuscript))])
     try:
         server = PreviewServer(manuscript, port).start()
     except OSError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 
-from bookmaker.errors import BookmakerError
+from bookmaker.errors import UsageError, shown
 
 
 def build_datetime() -> datetime:
@@ -18,5 +18,7 @@ def build_datetime() -> datetime:
         try:
             return datetime.fromtimestamp(int(epoch), tz=timezone.utc)
         except (ValueError, OverflowError, OSError):
-            raise BookmakerError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds") from None
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH={shown(epoch)} is not a number of seconds since 1970 (such as 1780000000); set it right or unset it"
+            ) from None
     return datetime.now(tz=timezone.utc).replace(microsecond=0)

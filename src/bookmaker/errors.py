@@ -106,6 +106,13 @@ class OutputError(BookmakerError):
     category = "output"
 
 
+class UsageError(BookmakerError):
+    """The command or its environment (such as SOURCE_DATE_EPOCH) is wrong."""
+
+    exit_code = EXIT_USAGE
+    category = "usage"
+
+
 class StrictModeError(BookmakerError):
     """Warnings were reported and ``--strict`` turns them into a failure."""
 

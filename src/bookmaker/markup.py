@@ -15,7 +15,7 @@ from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
-from bookmaker.model import Heading, Note
+from bookmaker.model import ENDNOTE, FOOTNOTE, Heading, Note
 from bookmaker.quotes import SmartQuotesExtension
 from bookmaker.sanitize import sanitize_html
 from bookmaker.spans import BracketSpanExtension
@@ -35,6 +35,11 @@ EXTENSIONS = [
 
 _HTML_PARSER = html.HTMLParser(huge_tree=True)
 _MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
+#: A key phrase is at most this many words (issue 12).
+KEY_WORDS = 6
+# A sentence ends with . ! ? or … (and closing quotes or brackets), then a space.
+_SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019\u00bb)\]]*\s+")
+_TRAILING_PUNCT = " \t\n,.;:!?\u2026\"'\u201d\u2019\u00bb)]\u2014\u2013"
 #: HTML's white space only: no-break spaces (French U+202F before "?") are part of the text.
 _WS_RE = re.compile(r"[ \t\r\n\f]+")
 
@@ -107,6 +112,7 @@ def render_markdown(
     result.notes = _extract_notes(body, source, text, chapter_id, taken)
     _warn_missing_notes(body, source, text)
     result.title, result.title_id = _take_title(body, chapter_id)
+    _warn_wide_tables(body, source, text)
     _make_figures(body, lambda caption: _inline_markdown(caption, source, text, language, smart))
     _mark_scene_breaks(body)
     result.headings = _collect_headings(body, chapter_id, taken)
@@ -149,10 +155,11 @@ def _strip_comments(body: etree._Element) -> None:
     for comment in body.xpath("//comment() | //processing-instruction()"):
         parent = comment.getparent()
         if parent is not None:
-            _remove_keep_tail(comment)
+            remove_keep_tail(comment)
 
 
-def _remove_keep_tail(el: etree._Element) -> None:
+def remove_keep_tail(el: etree._Element) -> None:
+    """Remove ``el`` from its parent, keeping the text that follows it."""
     parent = el.getparent()
     assert parent is not None
     if el.tail:
@@ -165,31 +172,42 @@ def _remove_keep_tail(el: etree._Element) -> None:
 
 
 def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: str, taken: set[str]) -> list[Note]:
+    """Lift the notes out of the tree; ``[^^label]`` is the endnote stream (its label starts with ^)."""
     definitions: dict[str, etree._Element] = {}
     for container in body.xpath('.//div[@class="footnote"]'):
         for li in container.xpath("./ol/li[@id]"):
             definitions[li.get("id")] = li
-        _remove_keep_tail(container)
+        remove_keep_tail(container)
     by_target: dict[str, Note] = {}
     calls = 0
-    for sup in body.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]'):
-        target = (sup.find("a").get("href") or "").lstrip("#")
-        if target not in definitions:
-            continue
-        calls += 1
-        note = by_target.get(target)
-        if note is None:
-            number = len(by_target) + 1
-            note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
-                        _note_body(definitions[target]))
-            by_target[target] = note
-            ref_id = note.ref_id
-        else:
-            # A note called a second time refers back to the same number.
-            ref_id = fresh_id(f"{note.ref_id}-{calls}", taken)
-        ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
-        ref.tail = sup.tail
-        sup.getparent().replace(sup, ref)
+    # The body first, then each note as it is found: a note cited only from inside another
+    # note is a note too (numbered after the one that cites it), not "never referenced".
+    trees = [body]
+    while trees:
+        tree = trees.pop(0)
+        for sup in tree.xpath('.//sup[a[contains(concat(" ", @class, " "), " footnote-ref ")]]'):
+            target = (sup.find("a").get("href") or "").lstrip("#")
+            if target not in definitions:
+                continue
+            calls += 1
+            note = by_target.get(target)
+            if note is None:
+                number = len(by_target) + 1
+                label = target.removeprefix("fn-")
+                stream = ENDNOTE if label.startswith("^") else FOOTNOTE
+                note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
+                            _note_body(definitions[target]), stream=stream, label=label)
+                if stream == ENDNOTE:
+                    note.key, note.key_id = _key_phrase(sup, fresh_id(f"{chapter_id}-key-{number}", taken))
+                by_target[target] = note
+                trees.append(note.body)
+                ref_id = note.ref_id
+            else:
+                # A note called a second time refers back to the same number.
+                ref_id = fresh_id(f"{note.ref_id}-{calls}", taken)
+            ref = etree.Element("noteref", note=note.id, number=str(note.number), id=ref_id)
+            ref.tail = sup.tail
+            sup.getparent().replace(sup, ref)
     for target in definitions:
         if target not in by_target:
             label = target.removeprefix("fn-")
@@ -197,9 +215,56 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
     return list(by_target.values())
 
 
+def _key_phrase(call: etree._Element, new_id: str) -> tuple[str | None, str | None]:
+    """The phrase a keyed note refers to, and the id of the element that holds it.
+
+    An explicit ``[phrase]{.key}`` right before the call wins; else the last words before
+    the call (at most KEY_WORDS, never reaching back across the start of a sentence), which
+    are wrapped in a ``<span class="key">`` so that the layout can report their page.
+    """
+    previous = call.getprevious()
+    parent = call.getparent()
+    before = previous.tail if previous is not None else parent.text
+    if previous is not None and not (before or "").strip():
+        # The call follows an element: an explicit key span, or emphasis and the like.
+        classes = (previous.get("class") or "").split()
+        phrase = _WS_RE.sub(" ", previous.text_content()).strip()
+        if "key" in classes or len(phrase.split()) <= KEY_WORDS:
+            if not previous.get("id"):
+                previous.set("id", new_id)
+            return phrase.strip(_TRAILING_PUNCT) or None, previous.get("id")
+        before = phrase
+    if not (before or "").strip():
+        return None, None
+    text = before or ""
+    # The phrase ends before trailing punctuation and starts after the last sentence end.
+    end = len(text.rstrip(_TRAILING_PUNCT))
+    starts = [m.end() for m in _SENTENCE_END_RE.finditer(text, 0, end)]
+    segment_start = starts[-1] if starts else 0
+    words = list(re.finditer(r"\S+", text[segment_start:end]))[-KEY_WORDS:]
+    if not words:
+        return None, None
+    start = segment_start + words[0].start()
+    phrase = _WS_RE.sub(" ", text[start:end]).strip()
+    span = etree.Element("span", {"class": "key", "id": new_id})
+    span.text = text[start:end]
+    span.tail = text[end:]
+    if previous is not None and previous.tail is not None and previous.tail == before:
+        previous.tail = text[:start]
+        previous.addnext(span)
+    elif previous is None:
+        parent.text = text[:start]
+        parent.insert(0, span)
+    else:  # the words came from inside the preceding element: key it as a whole
+        if not previous.get("id"):
+            previous.set("id", new_id)
+        return phrase, previous.get("id")
+    return phrase.lstrip(_TRAILING_PUNCT) or None, new_id
+
+
 def _note_body(li: etree._Element) -> etree._Element:
     for backref in li.xpath('.//a[contains(concat(" ", @class, " "), " footnote-backref ")]'):
-        _remove_keep_tail(backref)
+        remove_keep_tail(backref)
     div = etree.Element("div")
     div.text = li.text
     for child in li:
@@ -235,7 +300,7 @@ def _take_title(body: etree._Element, chapter_id: str) -> tuple[str | None, str 
             marker.tail = first.tail
             first.addprevious(marker)
             first.tail = None
-        _remove_keep_tail(first)
+        remove_keep_tail(first)
         return title, anchor
     return None, None
 
@@ -250,6 +315,23 @@ def _inline_markdown(caption: str, source: Path, text: str, language: str, smart
     result.text = first.text
     result.extend(list(first))
     return result
+
+
+#: More columns than this cannot be read on a printed page (about 6 cm of text block per 3 columns
+#: at the default trim); WeasyPrint cuts what overflows the page without a word (issue 14).
+MAX_TABLE_COLUMNS = 12
+
+
+def _warn_wide_tables(body: etree._Element, source: Path, text: str) -> None:
+    """Warn about tables too wide for a printed page, at the line of their header."""
+    for table in body.iter("table"):
+        row = next(table.iter("tr"), None)
+        columns = sum(int(c.get("colspan") or 1) if (c.get("colspan") or "1").isdigit() else 1 for c in row) if row is not None else 0
+        if columns > MAX_TABLE_COLUMNS:
+            first = row[0].text_content().strip() if len(row) else ""
+            warn(f"a table of {columns} columns is too wide for the printed page (at most {MAX_TABLE_COLUMNS} fit) and "
+                 "its right part would be cut off; split it or turn it into a list", source,
+                 line_of(text, f"| {first}") or line_of(text, first) if first else None, code="BM614")
 
 
 def _make_figures(body: etree._Element, render_caption: Callable[[str], etree._Element]) -> None:

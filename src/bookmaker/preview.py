@@ -278,7 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.site.requests.append(parts.path)
         if parts.path == "/__reload":
-            since = int(parse_qs(parts.query).get("since", ["0"])[0] or 0)
+            raw = parse_qs(parts.query).get("since", ["0"])[0] or "0"
+            if not raw.isdigit():
+                # A hand-typed or stale URL: answer it, never a traceback in the author's terminal.
+                self.send_error(400, "since must be a whole number")
+                return
+            since = int(raw)
             version = self.site.wait_for_change(since)
             self._send(Response(HTTPStatus.OK, "application/json", json.dumps({"version": version}).encode()))
             return

@@ -56,7 +56,11 @@ _LEADING_ELISIONS = {
     "en": re.compile(r"(tis|twas|twere|em|cause|til|n|round|bout|nuff)\b", re.I),
     "nl": re.compile(r"(s|t|k|n)\b", re.I),
 }
-_PLACEHOLDER_RE = re.compile("\x02[^\x02\x03]*\x03")
+#: Characters that make a French block worth spacing (any block with a straight quote is educated).
+_FRENCH_BUSY = "\u00ab\u00bb\u2039\u203a;:!?"
+#: A block's text as units: a placeholder, a run of letters and other plain characters, or one
+#: character that matters here (a quote, a space, a guillemet, French ; : ! ?).
+_TOKEN_RE = re.compile("\x02[^\x02\x03]*\x03|[^\"'\\s\u00ab\u00bb\u2039\u203a;:!?\x02]+|.", re.S)
 _ESCAPED_RE = re.compile("\x02(\\d+)\x03")
 _STASHED_RE = re.compile("\x02wzxhzdk:(\\d+)\x03")
 
@@ -81,13 +85,14 @@ def quote_marks(language: str) -> tuple[str, str, str, str]:
     return first, second, third, fourth
 
 
+@lru_cache(maxsize=64)
 def uses_french_spacing(language: str) -> bool:
     """French sets a narrow space inside guillemets and before ; : ! ? (Swiss French does not)."""
     tag = LanguageTag.parse(language)
     return tag.language == "fr" and tag.region != "CH"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Unit:
     """One character of a block (or an atomic placeholder / object), with what decides its quotes."""
 
@@ -108,7 +113,11 @@ class _Block:
     """The text of one block element (a paragraph, a heading, a list item) in reading order."""
 
     slots: list[tuple[ET.Element, str]] = field(default_factory=list)
+    #: Text pieces (slot, text, language) and objects (code, images) in reading order.
+    pieces: list[tuple[int, str, str] | _Unit] = field(default_factory=list)
     units: list[_Unit] = field(default_factory=list)
+    #: Whether any text of the block has something to educate (most blocks have no quote at all).
+    busy: bool = False
 
 
 class SmartQuotes(Treeprocessor):
@@ -120,8 +129,11 @@ class SmartQuotes(Treeprocessor):
 
     def run(self, root: ET.Element) -> None:
         for block in self._blocks(root):
+            if not block.busy:
+                continue
+            block.units = self._units(block)
             educate(block.units)
-            if any(uses_french_spacing(u.lang) for u in block.units):
+            if any(uses_french_spacing(lang) for lang in {u.lang for u in block.units}):
                 block.units = french_spacing(block.units)
             _write_back(block)
 
@@ -145,9 +157,9 @@ class SmartQuotes(Treeprocessor):
             block = _Block()  # a code block ends the text before it and is left alone
             blocks.append(block)
         elif tag in LITERAL_TAGS or tag in OPAQUE_TAGS or _is_note_call(child):
-            block.units.append(_Unit("", OBJECT, -1, lang, plain=False))
+            block.pieces.append(_Unit("", OBJECT, -1, lang, plain=False))
         elif tag == "br":
-            block.units.append(_Unit("", "\n", -1, lang, plain=False))
+            block.pieces.append(_Unit("", "\n", -1, lang, plain=False))
         elif tag in INLINE_TAGS:
             inside = child.get("lang") or lang
             self._add_text(block, child, "text", inside)
@@ -164,14 +176,25 @@ class SmartQuotes(Treeprocessor):
         text = getattr(el, attr)
         if not text:
             return
-        slot = len(block.slots)
+        if not block.busy:
+            block.busy = "'" in text or '"' in text or (uses_french_spacing(lang) and any(ch in text for ch in _FRENCH_BUSY))
         block.slots.append((el, attr))
-        pos = 0
-        for match in _PLACEHOLDER_RE.finditer(text):
-            block.units += [_Unit(ch, ch, slot, lang) for ch in text[pos:match.start()]]
-            block.units.append(_Unit(match.group(), self._meaning(match.group()), slot, lang, plain=False))
-            pos = match.end()
-        block.units += [_Unit(ch, ch, slot, lang) for ch in text[pos:]]
+        block.pieces.append((len(block.slots) - 1, text, lang))
+
+    def _units(self, block: _Block) -> list[_Unit]:
+        """The block's text as units, built only for blocks that have something to educate."""
+        units: list[_Unit] = []
+        for piece in block.pieces:
+            if isinstance(piece, _Unit):
+                units.append(piece)
+                continue
+            slot, text, lang = piece
+            for token in _TOKEN_RE.findall(text):
+                if token[0] == "\x02":
+                    units.append(_Unit(token, self._meaning(token), slot, lang, plain=False))
+                else:
+                    units.append(_Unit(token, token, slot, lang))
+        return units
 
     def _meaning(self, placeholder: str) -> str:
         """What a placeholder stands for: an escaped character, a smarty dash or ellipsis, or raw HTML."""
@@ -266,8 +289,13 @@ def _elided(units: list[_Unit], i: int) -> bool:
     following = "".join(u.seen for u in units[i + 1 : i + 8])
     if re.match(r"\d\d(?!\d)", following):
         return True
-    pattern = _LEADING_ELISIONS.get(LanguageTag.parse(units[i].lang).language)
+    pattern = _LEADING_ELISIONS.get(_primary(units[i].lang))
     return bool(pattern and pattern.match(following))
+
+
+@lru_cache(maxsize=64)
+def _primary(language: str) -> str:
+    return LanguageTag.parse(language).language
 
 
 def french_spacing(units: list[_Unit]) -> list[_Unit]:

@@ -230,6 +230,10 @@ def read_image(path: Path, source: Path, line: int | None, src: str, max_pixels:
                               source, line, code="BM503") from None
     if fmt not in IMAGE_TYPES:
         raise ManuscriptError(f"image '{src}' is {fmt}; use PNG, JPEG, GIF or SVG", source, line, code="BM503")
+    if fmt == "JPEG" and not path.read_bytes().rstrip(b"\0")[-2:] == b"\xff\xd9":
+        # Pillow's verify() reads only the header of a JPEG; a file cut short prints half grey.
+        warn(f"image '{src}' is cut short (its JPEG data ends before the end-of-image marker): "
+             "part of it will print grey; export it again", source, line, code="BM612")
     return Image(name="", source=path, media_type=IMAGE_TYPES[fmt], width=width, height=height)
 
 
