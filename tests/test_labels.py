@@ -404,3 +404,15 @@ def test_numbering_words_with_the_catalogue(tmp_path: Path, language: str, label
     assert text(chapter_xml(epub, "La mudanza"), ".//x:p[@class='chapter-number']") == label
     toc = ["".join(a.itertext()) for a in epub_xml(epub, "nav.xhtml").findall(".//x:nav[@id='toc']//x:a", namespaces=XHTML)]
     assert toc[-1] == entry
+
+
+def test_endnotes_heading_in_the_book_language(tmp_path: Path) -> None:
+    book = write_book(tmp_path / "ms", {
+        "book.yaml": "title: Probe\nauthor: A. Autor\nlanguage: de\nnotes: endnotes\n",
+        "01.md": "# Eins\n\nText.[^1]\n\n[^1]: Eine Anmerkung.\n",
+    })
+    result = run_cli("build", str(book), "-o", str(tmp_path / "out"), env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    assert text(chapter_xml(tmp_path / "out" / "probe.epub", "Eins"), ".//x:h2[@class='endnotes-title']") == "Anmerkungen"
+    printed = "\n".join(pdf_text_pages(tmp_path / "out" / "probe.pdf"))
+    assert "Anmerkungen" in printed and "Notes" not in printed
