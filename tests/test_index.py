@@ -77,7 +77,8 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     m = root / "manuscript"
     m.mkdir()
     (m / "book.yaml").write_text("title: The Keeper's Ledger\nauthor: Mara Holm\nlanguage: en\n"
-                                 "contents: [00-preface.md, 01-tower.md, 02-storm.md, 98-names.md, 99-index.md]\n")
+                                 "contents: [00-preface.md, 01-tower.md, 02-storm.md, 98-names.md, 99-index.md]\n"
+                                 "lists: [tables]\n")
     (m / "00-preface.md").write_text("---\nkind: preface\n---\n# Preface\n\n"
                                      "Prefok [the ledger]{.index entry=\"Ledger\"} begins here. " + FILLER * 3)
     tower = ["# The Tower\n",
@@ -89,6 +90,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     "[林则徐]{.index sort=\"Lin Zexu\"} near [Lomond]{.index} and the [Lighthouse]{.index} "
                     "and [Orrin Vale]{.index entry=\"Vale, Orrin\" index=\"names\"}, with "
                     "[1848 storm]{.index} and [Harbour]{.index entry=\"Harbour!pilots\" mention=\"principal\"}.", 1),
+              "Berths " + "".join(f'[]{{.index entry="Harbour!berth {n:02d}"}}' for n in range(60)) + " were numbered.",
               "[^d]: Notok the silt was measured by [Brackwater]{.index}.\n"]
     (m / "01-tower.md").write_text("\n\n".join(tower))
     storm = ["# The Storm\n",
@@ -178,6 +180,16 @@ def test_cross_references_print_pages_labels_and_question_marks(ledger: dict[str
     assert "Table 2.1. Tides at the tower" in text
 
 
+def test_list_of_tables_in_both_formats(ledger: dict[str, Path]) -> None:
+    pages = _pages(ledger["pdf"])
+    listing = next(i for i, t in enumerate(pages) if t.lstrip().startswith("Tables"))
+    printed = next(_folios(pages)[i] for i, t in enumerate(pages) if "Tides at the tower" in t and i != listing)
+    assert re.search(r"Table 2\.1\. Tides at the tower[ .]*" + printed + r"\b", " ".join(pages[listing].split()))
+    _z, docs = _epub(ledger["epub"])
+    links = docs["EPUB/nav.xhtml"].xpath('//x:nav[@epub:type="lot"]//x:a', namespaces=NS)
+    assert [(a.text, a.get("href")) for a in links] == [("Table 2.1. Tides at the tower", "text/storm.xhtml#tbl-tides")]
+
+
 def test_print_index_page_has_two_columns(ledger: dict[str, Path]) -> None:
     import pymupdf
 
@@ -187,6 +199,20 @@ def test_print_index_page_has_two_columns(ledger: dict[str, Path]) -> None:
         width = page.rect.width
     lefts = sorted(xs)
     assert lefts[-1] - lefts[0] > width / 4, lefts
+
+
+def test_print_index_repeats_the_main_entry_at_the_head_of_a_column(ledger: dict[str, Path]) -> None:
+    import pymupdf
+
+    with pymupdf.open(ledger["pdf"]) as doc:
+        heads = []
+        for i in range(len(doc)):
+            for block in doc[i].get_text("blocks"):
+                if "(continued)" in block[4]:
+                    others = [b for b in doc[i].get_text("blocks") if abs(b[0] - block[0]) < 15 and b[4].strip()
+                              and b[1] > 60]
+                    heads.append((block[4].strip(), min(b[1] for b in others) == block[1]))
+    assert heads and all(text.startswith("Harbour (continued)") and first for text, first in heads), heads
 
 
 def _epub(path: Path) -> tuple[zipfile.ZipFile, dict[str, etree._Element]]:
@@ -255,3 +281,85 @@ def test_warnings_name_file_and_line(tmp_path: Path) -> None:
     assert re.search(r"01\.md:5: .*'Nobody', which is not an entry", err), err
     assert re.search(r"01\.md:3: .*no file with 'kind: index'", err), err
     assert re.search(r"01\.md:5: .*points nowhere", err), err
+
+
+def test_unknown_list_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "book.yaml").write_text("title: T\nauthor: A\nlanguage: en\nlists: [figures, maps]\n")
+    (m / "01.md").write_text("# One\n\nText.\n")
+    result = run_cli("build", str(m), "-o", str(tmp_path / "o"), "--format", "epub")
+    assert result.returncode == 3
+    assert re.search(r"book\.yaml:4: 'lists' expected figures or tables, got 'maps'", result.stderr), result.stderr
+
+
+# -- a generated book with 500+ markers ------------------------------------------------------------
+
+SURNAMES = ["Adler", "Baptiste", "Çelik", "Dvořák", "Eriksen", "Fournier", "García", "Håkansson", "Ibáñez", "Jansen",
+            "Kowalski", "Łukasz", "Moreau", "Nørgaard", "Okafor", "Petrović", "Quintero", "Rossi", "Schäfer", "Tanaka"]
+TOPICS = ["harbours", "lamps", "tides", "storms", "charts", "ledgers", "ships", "bells", "fog", "keepers"]
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five chapters, 560 markers: people, places with sub-entries and sub-sub-entries, see and see also."""
+    root = tmp_path_factory.mktemp("crowded")
+    m = root / "manuscript"
+    m.mkdir()
+    (m / "book.yaml").write_text("title: Many Names\nauthor: Ines Brandt\nlanguage: en\n")
+    count = 0
+    for ch in range(1, 6):
+        paragraphs = [f"# Chapter of {TOPICS[ch]}\n"]
+        for p in range(14):
+            marks = []
+            for k in range(8):
+                n = ch * 100 + p * 8 + k
+                person = SURNAMES[n % len(SURNAMES)]
+                topic = TOPICS[n % len(TOPICS)]
+                marks.append(f"[{person}]{{.index entry=\"{person}, {chr(65 + n % 26)}.\"}}")
+                marks.append(f"[]{{.index entry=\"{topic.capitalize()}!{TOPICS[(n // 3) % 10]}!year {1800 + n % 40}\"}}")
+                count += 2
+            if p == 0:
+                marks.append(f"[雷{ch}]{{.index sort=\"Lei {ch}\" see-also=\"Adler, A.\"}}")
+                count += 1
+            paragraphs.append(" met ".join(marks) + ". " + FILLER)
+        (m / f"{ch:02d}-c.md").write_text("\n\n".join(paragraphs))
+    (m / "99-index.md").write_text("---\nkind: index\n---\n")
+    (m / "index.yaml").write_text("Lanterns: {see: Lamps}\nSeas: {see: Tides}\n")
+    assert count > 500
+    out = root / "out"
+    result = run_cli("build", str(m), "-o", str(out), "--format", "epub")
+    assert result.returncode == 0, result.stderr
+    return out / "many-names.epub"
+
+
+def test_a_book_with_500_markers_passes_epubcheck_and_ace(crowded: Path, tmp_path: Path) -> None:
+    from test_epub import ACE, CHROMIUM, _ace
+
+    _z, docs = _epub(crowded)
+    index = docs["EPUB/text/index.xhtml"]
+    locators = index.xpath('//x:a[@epub:type="index-locator"]', namespaces=NS)
+    assert len(locators) > 500
+    assert index.xpath('//x:li[@epub:type="index-entry"]//x:li//x:li[@epub:type="index-entry"]', namespaces=NS)
+    assert epubcheck_messages(crowded) == []
+    assert ACE.exists() and CHROMIUM.exists(), "Ace by DAISY and chromium are needed (see test_epub)"
+    process = _ace(crowded, tmp_path / "ace")
+    assert process.wait(timeout=300) == 0
+    import json
+
+    report = json.loads((tmp_path / "ace" / "report.json").read_text())
+    found = [(a["earl:test"]["earl:impact"], a["earl:test"]["dct:title"]) for doc in report["assertions"]
+             for a in doc.get("assertions", [])]
+    assert [f for f in found if f[0] in ("critical", "serious")] == []
+
+
+def test_a_wrong_index_yaml_is_a_config_error_with_file_and_line(tmp_path: Path) -> None:
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "book.yaml").write_text("title: T\nauthor: A\nlanguage: en\n")
+    (m / "01.md").write_text("# One\n\nText [x]{.index}.\n")
+    (m / "index.yaml").write_text("Lamps: {see: Lights}\nTides: {sea: Moon}\n")
+    result = run_cli("build", str(m), "-o", str(tmp_path / "o"), "--format", "epub")
+    assert result.returncode == 3
+    assert re.search(r"index\.yaml:2: 'Tides': unknown key 'sea'", result.stderr), result.stderr
+    assert not (tmp_path / "o" / "t.epub").exists()

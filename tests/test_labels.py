@@ -376,3 +376,43 @@ def test_ace_accepts_the_german_and_french_books(german: tuple[Path, Path], fren
                    for doc in report["assertions"] for a in doc.get("assertions", [])
                    if a["earl:test"]["earl:impact"] in ("critical", "serious")]
         assert serious == [], name
+
+
+@pytest.mark.parametrize(("language", "numbers"), [
+    ("es", {1: "uno", 16: "dieciséis", 21: "veintiuno", 31: "treinta y uno", 100: "cien", 115: "ciento quince"}),
+    ("it", {1: "uno", 21: "ventuno", 23: "ventitré", 28: "ventotto", 103: "centotré", 200: "duecento"}),
+    ("pt-BR", {1: "um", 16: "dezesseis", 21: "vinte e um", 100: "cem", 101: "cento e um"}),
+    ("nl", {1: "een", 21: "eenentwintig", 22: "tweeëntwintig", 23: "drieëntwintig", 101: "honderdeen"}),
+    ("zh-Hans", {3: "三", 10: "十", 11: "十一", 21: "二十一", 101: "一百零一", 110: "一百一十"}),
+    ("ja", {3: "三", 11: "十一", 100: "百", 101: "百一", 110: "百十"}),
+])
+def test_number_words_in_more_languages(language: str, numbers: dict[int, str]) -> None:
+    from bookmaker.numbering import number_words
+
+    assert {n: number_words(n, language) for n in numbers} == numbers
+
+
+@pytest.mark.parametrize(("language", "label", "entry"), [("es", "Capítulo tres", "Tres: La mudanza"),
+                                                           ("ja", "第三章", "第三章 La mudanza")])
+def test_numbering_words_with_the_catalogue(tmp_path: Path, language: str, label: str, entry: str) -> None:
+    files = {"book.yaml": f"title: Vida\nauthor: A\nlanguage: {language}\nnumbering: words\n"}
+    files.update({f"0{i}.md": f"# {title}\n\nTexto.\n" for i, title in enumerate(("Uno", "Dos", "La mudanza"), 1)})
+    book = write_book(tmp_path / "ms", files)
+    result = run_cli("build", str(book), "-o", str(tmp_path / "out"), "--format", "epub", env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    epub = tmp_path / "out" / "vida.epub"
+    assert text(chapter_xml(epub, "La mudanza"), ".//x:p[@class='chapter-number']") == label
+    toc = ["".join(a.itertext()) for a in epub_xml(epub, "nav.xhtml").findall(".//x:nav[@id='toc']//x:a", namespaces=XHTML)]
+    assert toc[-1] == entry
+
+
+def test_endnotes_heading_in_the_book_language(tmp_path: Path) -> None:
+    book = write_book(tmp_path / "ms", {
+        "book.yaml": "title: Probe\nauthor: A. Autor\nlanguage: de\nnotes: endnotes\n",
+        "01.md": "# Eins\n\nText.[^1]\n\n[^1]: Eine Anmerkung.\n",
+    })
+    result = run_cli("build", str(book), "-o", str(tmp_path / "out"), env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    assert text(chapter_xml(tmp_path / "out" / "probe.epub", "Eins"), ".//x:h2[@class='endnotes-title']") == "Anmerkungen"
+    printed = "\n".join(pdf_text_pages(tmp_path / "out" / "probe.pdf"))
+    assert "Anmerkungen" in printed and "Notes" not in printed

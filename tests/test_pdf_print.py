@@ -170,7 +170,7 @@ def check_contents(built: Built) -> None:
 
 def check_footnotes(built: Built) -> tuple[int, int]:
     """Each footnote body is printed on the page of its call; returns (misplaced, total)."""
-    if built.book.config.notes != "footnotes":
+    if built.book.config.notes.footnotes != "page":
         return 0, 0
     dests = built.pdf.dests
     notes = [n for c in built.book.chapters for n in c.notes]
@@ -529,10 +529,12 @@ def test_endnote_styles(style: str, tmp_path: Path) -> None:
                 assert dests[this.id] <= dests[this.notes[-1].id] < dests[following.id]
             assert "book-notes" not in dests
         else:
-            back = next(c for c in built.book.chapters if c.matter == "back")
-            assert dests[chapters[-1].id] < dests["book-notes"] < dests[back.id]
+            # Acknowledgments come before the notes, the bibliography and index after them (CMOS 1.4).
+            back = next(c for c in built.book.chapters if c.matter == "back" and not c.generated)
+            assert back.kind == "acknowledgments"
+            assert dests[chapters[-1].id] < dests[back.id] < dests["book-notes"]
             assert dests["book-notes"] % 2 == 1
-            text = " ".join(ln.text for p in pdf.pages[dests["book-notes"] - 1:dests[back.id] - 1] for ln in p.lines)
+            text = " ".join(ln.text for p in pdf.pages[dests["book-notes"] - 1:] for ln in p.lines)
             for chapter in chapters:
                 assert f"{chapter.number}. {chapter.title}" in text
             assert any(title == "Notes" for _level, title, _page in pdf.outline())
@@ -654,7 +656,8 @@ def test_low_resolution_image_warning(make_book, tmp_path: Path, caplog: pytest.
                      "![A fine chart](images/fine.png \"A fine chart\")\n",
     })
     (root / "images").mkdir()
-    Image.new("RGB", (300, 150), "white").save(root / "images" / "small.png")
+    # A raster image prints at its own DPI (else at 300): this one says 96.
+    Image.new("RGB", (300, 150), "white").save(root / "images" / "small.png", dpi=(96, 96))
     Image.new("RGB", (3000, 750), "white").save(root / "images" / "fine.png")
     caplog.set_level(logging.WARNING)
     built = build_pdf(root, tmp_path / "out")
@@ -664,7 +667,7 @@ def test_low_resolution_image_warning(make_book, tmp_path: Path, caplog: pytest.
     small = next(m for m in messages if "small.png" in m)
     assert "02-two.md" in small
     dpi = int(re.search(r"prints at (\d+) DPI", small).group(1))
-    # 300 px placed at its natural size (300 CSS px = 3.125in): 96 DPI.
+    # 300 px placed at its natural size at 96 DPI (3.125in).
     assert 90 <= dpi <= 100
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pymupdf
@@ -322,3 +323,78 @@ def test_check_printer_reports_what_was_checked(tmp_path: Path, bad_book: tuple[
     strict = run_cli("check", str(root), "--printer", "kdp", "--strict")
     assert strict.returncode == 6  # ... and --strict fails on them
     assert "BM800" in strict.stdout
+
+
+GS_CMYK = Path("/usr/share/color/icc/ghostscript/default_cmyk.icc")
+
+
+def test_ingramspark_build_with_pdfx4_passes_the_pdfx_rule_on_interior_and_cover(tmp_path: Path) -> None:
+    # Eighteen pages at least: IngramSpark's minimum.
+    root = _book(tmp_path / "m", "title: Ink and Paper\nauthor: D. Press\nlanguage: en\n"
+                 "pdf:\n  printer: ingramspark\n  standard: pdf/x-4\n", chapters=7)
+    (root / "press.icc").write_bytes(GS_CMYK.read_bytes())
+    result = build(root, tmp_path / "out", None)
+    assert {"pdf", "epub", "cover", "cover-image", "preflight", "preflight-json"} <= set(result.outputs)
+    report = json.loads(result.outputs["preflight-json"].read_text(encoding="utf-8"))
+    pdfx = [c for c in report["checks"] if c["code"] == "BM810"]
+    assert len(pdfx) == 2 and all(c["passed"] for c in pdfx), report
+    assert report["findings"] == [], report["findings"]
+    # Without the profile the same book fails the rule.
+    (root / "press.icc").unlink()
+    again = build(root, tmp_path / "out2", ("pdf",))
+    report = json.loads(again.outputs["preflight-json"].read_text(encoding="utf-8"))
+    assert "BM810" in {f["code"] for f in report["findings"]}
+
+
+@pytest.mark.parametrize(("store", "files"), [
+    ("kobo", {"tide.kepub.epub", "tide-cover.jpg", "metadata.json", "metadata.txt"}),
+    ("apple", {"tide.epub", "tide-cover.jpg", "metadata.json", "metadata.txt"}),
+])
+def test_ebook_store_packages_are_complete(tmp_path: Path, store: str, files: set[str]) -> None:
+    from bookmaker.package import make_package
+
+    root = _book(tmp_path / "m", "title: Tide\nauthor: [{name: E. Varga, role: author}]\nlanguage: en\n"
+                 "isbns:\n  ebook: 978-3-16-148410-0\nkeywords: [sea, tide]\n", chapters=1)
+    folder = make_package(root, tmp_path / "out", store)
+    assert {p.name for p in folder.iterdir()} == files
+    sheet = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    assert sheet["isbns"] == {"ebook": "9783161484100"} and sheet["keywords"] == ["sea", "tide"]
+    assert sheet["contributors"][0]["name"] == "E. Varga"
+    # The ebook is the store's edition (EPUBCheck runs on each edition in test_stores.py).
+    with zipfile.ZipFile(next(p for p in folder.iterdir() if p.suffix == ".epub")) as zf:
+        kepub = any(b"koboSpan" in zf.read(n) for n in zf.namelist() if n.endswith(".xhtml"))
+    assert kepub == (store == "kobo")
+
+
+def test_chinese_spine_stands_upright_between_the_folds(tmp_path: Path) -> None:
+    root = write_book(tmp_path / "m", {"book.yaml": "title: 小米的故事\nauthor: 王小明\nlanguage: zh-Hans\n", "a.md": "# 一\n\n文字。\n"})
+    book = read_book(root)
+    result = CoverWrapBuilder(book, 320).build_cover(tmp_path)
+    spine = 320 * 0.002252
+    fold_left, fold_right = (0.125 + 6) * 72, (0.125 + 6 + spine) * 72
+    with pymupdf.open(result.path) as doc:
+        lines = [line for block in doc[0].get_text("dict")["blocks"] for line in block.get("lines", [])
+                 if line["bbox"][0] < fold_right and line["bbox"][2] > fold_left]
+    chars = "".join(span["text"] for line in lines for span in line["spans"]).replace(" ", "")
+    assert chars == "小米的故事王小明"
+    assert all(line["dir"] == (1.0, 0.0) for line in lines)  # upright, not turned on its side
+    tops = [line["bbox"][1] for line in lines]
+    assert tops == sorted(tops)  # read from top to bottom
+    for line in lines:
+        assert line["bbox"][0] >= fold_left + 0.0625 * 72 - 0.2 and line["bbox"][2] <= fold_right - 0.0625 * 72 + 0.2
+
+
+def test_cover_crop_marks_only_when_asked(cover_book: Path, tmp_path: Path) -> None:
+    book = read_book(cover_book)
+    plain = CoverWrapBuilder(book, 100).build_cover(tmp_path).path
+    with pymupdf.open(plain) as doc:
+        assert not [d for d in doc[0].get_drawings() if d["rect"].x1 <= 9 or d["rect"].y1 <= 9]
+    book.config.pdf.cover_marks = "crop"
+    (tmp_path / "marked").mkdir()
+    marked = CoverWrapBuilder(book, 100).build_cover(tmp_path / "marked").path
+    with pymupdf.open(marked) as doc:
+        page = doc[0]
+        trim = pymupdf.Rect([float(v) for v in doc.xref_get_key(page.xref, "TrimBox")[1].strip("[] ").split()]) * page.transformation_matrix
+        outside = [d for d in page.get_drawings()
+                   if d["rect"].x1 <= trim.x0 + 0.5 or d["rect"].y1 <= trim.y0 + 0.5]
+    assert outside, "crop marks are drawn in the bleed, outside the trim"

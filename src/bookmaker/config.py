@@ -34,6 +34,18 @@ ROLES: dict[str, str] = {
 }
 
 NOTE_STYLES = ("footnotes", "endnotes", "book-endnotes")
+#: Where each note stream may go (``notes:`` as a mapping, issue 12).
+FOOTNOTE_PLACES = ("page", "chapter", "book")
+ENDNOTE_PLACES = ("book", "chapter", "keyed")
+NUMBERING = ("chapter", "book")
+NOTES_KEYS = ("footnotes", "endnotes", "numbering")
+#: The old one-word ``notes:`` values, as the mapping they stand for.
+NOTE_STYLE_MEANING = {
+    "footnotes": ("page", "book"),
+    "endnotes": ("chapter", "chapter"),
+    "book-endnotes": ("book", "book"),
+}
+CITATION_NOTES = ("footnotes", "endnotes")
 #: ``numbering:`` values (see ``bookmaker.numbering``).
 NUMBERING_STYLES = ("arabic", "roman", "words", "none")
 
@@ -53,6 +65,32 @@ class Contributor:
     def relator(self) -> str:
         """The MARC relator code for the role."""
         return ROLES[self.role]
+
+
+@dataclass(frozen=True)
+class NotesOptions:
+    """Where the two note streams go (``notes:`` in book.yaml) and how they are numbered."""
+
+    #: ``[^label]`` notes: at the foot of the ``page``, at the end of the ``chapter``, or in the ``book``'s Notes.
+    footnotes: str = "page"
+    #: ``[^^label]`` notes: in the ``book``'s Notes, at the end of the ``chapter``, or ``keyed`` (no call in the text).
+    endnotes: str = "book"
+    #: Numbers restart in every ``chapter`` or run through the ``book``.
+    numbering: str = "chapter"
+
+
+@dataclass(frozen=True)
+class CitationOptions:
+    """Sources (``bibliography:``, ``citation-style:``, ``citation-notes:``, ``nocite:``)."""
+
+    #: BibTeX (.bib) or CSL-JSON (.json) files, in the manuscript.
+    bibliography: tuple[Path, ...] = ()
+    #: A bundled style name or a .csl file in the manuscript.
+    style: str = "chicago-notes-bibliography"
+    #: The stream that note styles write their citations into.
+    notes: str = "footnotes"
+    #: Keys listed in the bibliography although never cited (``"*"``: every entry).
+    nocite: tuple[str, ...] = ()
 
 
 @dataclass
@@ -125,11 +163,14 @@ class BookConfig:
     contents: list[Path] | None = None
     slug: str | None = None
     styles: Path | None = None
-    notes: str = "footnotes"
+    notes: NotesOptions = field(default_factory=NotesOptions)
+    citations: CitationOptions = field(default_factory=CitationOptions)
     #: How chapters are numbered: arabic (1, 2), roman (I, II), words (One, Two) or none.
     numbering: str = "arabic"
     #: Turn straight quotes, ``--``, ``---`` and ``...`` into typographic characters.
     smart_punctuation: bool = True
+    #: Lists after the contents (``lists: [figures, tables]``), in the order given.
+    lists: list[str] = field(default_factory=list)
     #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
     labels: dict[str, str] = field(default_factory=dict)
     pdf: PdfOptions = field(default_factory=PdfOptions)
@@ -159,8 +200,9 @@ class BookConfig:
 
 KNOWN_KEYS = (
     "title subtitle author language identifier isbn publisher date edition rights description "
-    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels "
+    "subjects cover contents slug styles notes numbering pdf epub network limits smart_punctuation labels lists "
     "cover_copy author_bio author_photo keywords bisac isbns"
+    " bibliography citation-style citation-notes nocite"
 ).split()
 PDF_KEYS = ("trim", "bleed", "marks", "standard", "printer", "paper", "cover_marks")
 #: Values of ``pdf.printer`` and ``pdf.paper`` (bookmaker.printers holds the rules).
@@ -385,9 +427,7 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     slug = _string(p, data, "slug")
     if slug is not None and not _SLUG_RE.match(slug):
         p.add("slug", f"must be a file name of letters, digits, '.', '_' or '-', got {shown(slug)}")
-    notes = _string(p, data, "notes") or "footnotes"
-    if notes not in NOTE_STYLES:
-        p.add("notes", f"expected one of {', '.join(NOTE_STYLES)}, got {shown(notes)}")
+    notes = _notes_options(p, data)
 
     config = BookConfig(
         path=path,
@@ -408,8 +448,10 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
         slug=slug,
         styles=_relative_path(p, data, "styles", must_be_dir=True),
         notes=notes,
+        citations=_citation_options(p, data),
         numbering=_choice(p, data, "numbering", NUMBERING_STYLES, "arabic"),
         smart_punctuation=_flag(p, data, "smart_punctuation", default=True),
+        lists=_lists(p, data),
         pdf=_pdf_options(p, data),
         epub=_epub_options(p, data),
         network=NetworkOptions(_string_list(p, _section(p, data, "network", NETWORK_KEYS), "allow", "network.allow")),
@@ -430,6 +472,18 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     if p.items:
         raise ConfigError(p.items)
     return config
+
+
+#: What ``lists:`` may name (bookmaker.xrefs.LISTS).
+LIST_NAMES = ("figures", "tables")
+
+
+def _lists(p: _Problems, data: _LineDict) -> list[str]:
+    names = _string_list(p, data, "lists")
+    unknown = [n for n in names if n not in LIST_NAMES]
+    if unknown:
+        p.add("lists", f"expected figures or tables, got {unknown[0]!r}")
+    return [n for n in dict.fromkeys(names) if n in LIST_NAMES]
 
 
 def _choice(p: _Problems, data: _LineDict, key: str, choices: tuple[str, ...], default: str) -> str:
@@ -640,6 +694,18 @@ def _contents(p: _Problems, data: _LineDict) -> list[Path] | None:
     return result
 
 
+def _manuscript_file(p: _Problems, key: str, name: str) -> Path | None:
+    """The file ``name`` of ``key``, which must exist inside the manuscript folder."""
+    path = (p.path.parent / name).resolve()
+    if not path.is_relative_to(p.path.parent.resolve()):
+        p.add(key, f"{name} is outside the manuscript folder (or links out of it); copy it in")
+    elif not path.is_file():
+        p.add(key, f"file not found: {name}")
+    else:
+        return path
+    return None
+
+
 def _section(p: _Problems, data: _LineDict, key: str, known: tuple[str, ...]) -> _LineDict:
     value = data.get(key)
     if value is None:
@@ -734,6 +800,61 @@ def _limits(p: _Problems, data: _LineDict) -> Limits:
             continue
         setattr(limits, key, value)
     return limits
+
+
+def _place_choice(p: _Problems, section: _LineDict, key: str, label: str, allowed: tuple[str, ...], default: str) -> str:
+    value = section.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str) or value.strip() not in allowed:
+        p.add(label, f"expected one of {', '.join(allowed)}, got {value!r}")
+        return default
+    return value.strip()
+
+
+def _notes_options(p: _Problems, data: _LineDict) -> NotesOptions:
+    """``notes:`` as a mapping, or one of the old words (which keep their meaning)."""
+    value = data.get("notes")
+    if value is None:
+        return NotesOptions()
+    if isinstance(value, str):
+        if value.strip() not in NOTE_STYLES:
+            p.add("notes", f"expected one of {', '.join(NOTE_STYLES)} or a mapping "
+                           f"{{footnotes: page|chapter|book, endnotes: book|chapter|keyed, numbering: chapter|book}}, got {value!r}")
+            return NotesOptions()
+        footnotes, endnotes = NOTE_STYLE_MEANING[value.strip()]
+        return NotesOptions(footnotes, endnotes)
+    section = _section(p, data, "notes", NOTES_KEYS)
+    return NotesOptions(
+        footnotes=_place_choice(p, section, "footnotes", "notes.footnotes", FOOTNOTE_PLACES, "page"),
+        endnotes=_place_choice(p, section, "endnotes", "notes.endnotes", ENDNOTE_PLACES, "book"),
+        numbering=_place_choice(p, section, "numbering", "notes.numbering", NUMBERING, "chapter"),
+    )
+
+
+def _citation_options(p: _Problems, data: _LineDict) -> CitationOptions:
+    from bookmaker.citations import BUNDLED_STYLES
+
+    files: list[Path] = []
+    for name in _string_list(p, data, "bibliography"):
+        path = _manuscript_file(p, "bibliography", name)
+        if path is not None and path.suffix.lower() not in (".bib", ".json"):
+            p.add("bibliography", f"{name}: expected a BibTeX (.bib) or CSL-JSON (.json) file")
+        elif path is not None:
+            files.append(path)
+    style = _string(p, data, "citation-style") or "chicago-notes-bibliography"
+    if style not in BUNDLED_STYLES:
+        if not style.endswith(".csl"):
+            p.add("citation-style", f"expected one of {', '.join(BUNDLED_STYLES)} or a .csl file, got {style!r}")
+        else:
+            found = _manuscript_file(p, "citation-style", style)
+            style = str(found) if found is not None else style
+    return CitationOptions(
+        bibliography=tuple(files),
+        style=style,
+        notes=_choice(p, data, "citation-notes", CITATION_NOTES, "footnotes"),
+        nocite=tuple(_string_list(p, data, "nocite")),
+    )
 
 
 def _labels(p: _Problems, data: _LineDict) -> dict[str, str]:

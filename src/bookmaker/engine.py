@@ -284,3 +284,53 @@ def _descendants(box) -> Iterator[Any]:  # type: ignore[no-untyped-def]
         footnotes = getattr(current, "footnotes", None)
         if footnotes:
             stack.extend(footnotes)
+
+
+def column_tops(document, container: str, item: str, stand_in: str = "") -> list[str]:  # type: ignore[no-untyped-def]
+    """The ids of the ``item`` elements that begin a column of a multi-column ``container``.
+
+    For each page and each column (the left or right half of the container's box), the
+    innermost ``item`` whose first box is the highest in that column, when nothing else
+    (a letter-group heading) stands above it.  An item that continues from an earlier
+    column is left out: its start is elsewhere.  Used for "Xiaomi (continued)" in the index.
+    """
+    from weasyprint.formatting_structure import boxes
+
+    seen: set[str] = set()
+    tops: list[str] = []
+    for page in document.pages:
+        frames: list[tuple[float, float]] = []
+        found: list[tuple[float, float, int, str | None]] = []  # (x, y, depth, id or None)
+
+        def walk(box, depth: int, inside: bool) -> None:  # type: ignore[no-untyped-def]
+            element = getattr(box, "element", None)
+            classes = (element.get("class") or "").split() if element is not None else []
+            if isinstance(box, boxes.BlockBox) and element is not None:
+                if container in classes and box.element_tag != "html":
+                    frames.append((box.content_box_x(), box.width))
+                    inside = True
+                elif inside and item in classes:
+                    found.append((box.position_x, box.position_y, depth, element.get("id")))
+                    depth += 1
+                elif inside and stand_in and stand_in in classes:
+                    found.append((box.position_x, box.position_y, 99, element.get("data-for")))
+                elif inside and box.element_tag in ("h1", "h2", "h3", "h4", "h5", "h6", "p"):
+                    found.append((box.position_x, box.position_y, -1, None))
+            for child in getattr(box, "children", None) or ():
+                walk(child, depth, inside)
+
+        walk(page._page_box, 0, False)
+        if not frames:
+            continue
+        x0, width = frames[0]
+        for column in (0, 1):
+            members = [f for f in found if (f[0] >= x0 + width / 2) == bool(column)]
+            if not members:
+                continue
+            top = min(f[1] for f in members)
+            at_top = [f for f in members if f[1] - top < 1]
+            innermost = max(at_top, key=lambda f: f[2])
+            if innermost[3] is not None and innermost[3] not in seen and innermost[2] >= 0:
+                tops.append(innermost[3])
+        seen.update(f[3] for f in found if f[3] and f[2] != 99)
+    return tops

@@ -200,7 +200,7 @@ def read_index_file(book: Book) -> list[tuple[str, tuple[str, ...], str | None, 
     out = []
     for key, value in data.items():
         line = lines.get(key)
-        line = line + 1 if isinstance(line, int) else None
+        line = line if isinstance(line, int) else None
         value = {} if value is None else value
         if isinstance(value, str):
             value = {"see": value}
@@ -244,9 +244,10 @@ def _build_entries(index: Index, extra: list, language: str) -> None:  # type: i
     for marker in index.markers:
         entry = node(marker.path, marker.sort)
         if marker.see:
-            entry.see.append(marker.see)
+            if marker.see not in entry.see:
+                entry.see.append(marker.see)
             continue  # a "see" entry has no locators (CMOS 16.15)
-        if marker.see_also:
+        if marker.see_also and marker.see_also not in entry.see_also:
             entry.see_also.append(marker.see_also)
         if marker.range == "open":
             opened.setdefault(marker.path, []).append(marker)
@@ -448,10 +449,15 @@ class PlaceLabels:
     """
 
     def __init__(self, book: Book) -> None:
+        from bookmaker.labels import labels_for
+
+        labels = labels_for(book.config)
+        self.note = labels("index_note")
         self.names: dict[str, str] = {}
         for chapter in book.chapters:
-            if chapter.kind == "chapter" and chapter.number:
-                self.names[chapter.id] = f"ch.\u00a0{chapter.number}"
+            number = getattr(chapter, "number_label", None) or chapter.number
+            if chapter.kind == "chapter" and number:
+                self.names[chapter.id] = labels("index_chapter", number=number).replace(" ", "\u00a0")
             else:
                 self.names[chapter.id] = chapter.title
 
@@ -463,7 +469,7 @@ class PlaceLabels:
             seen[name] = seen.get(name, 0) + 1
             label = name if seen[name] == 1 else f"{name} ({seen[name]})"
             if loc.in_note:
-                label += ", note"
+                label += f", {self.note}"
             out.append(Shown(label, loc.start, principal=loc.principal))
         return out
 
@@ -506,8 +512,14 @@ class IndexStyle:
     heading_level: int = 2
     #: The id of the title the index section is labelled by (EPUB).
     labelled_by: str | None = None
+    #: Entries that begin a column or page in print, under a main entry begun before: a
+    #: "Xiaomi (continued)" line goes before each, as the Chicago Manual advises.
+    continued: frozenset[str] = frozenset()
+    continued_label: str = "{term} (continued)"
     #: Group headings: "" is numbers and symbols, OTHER is other scripts.
     group_names: dict[str, str] = field(default_factory=lambda: {"": "Numbers and symbols", OTHER: "Other scripts"})
+    see: str = "See"
+    see_also: str = "See also"
 
 
 def render_index(index: Index, labels: PageLabels | PlaceLabels | PlaceholderLabels, style: IndexStyle, language: str) -> etree._Element:
@@ -531,7 +543,7 @@ def render_index(index: Index, labels: PageLabels | PlaceLabels | PlaceholderLab
         section.set("id", f"ixg-{index.name}-{_group_slug(group)}")
         ul = typed(etree.SubElement(section, "ul", {"class": "index-list"}), "index-entry-list")
         for entry in entries:
-            _render_entry(ul, entry, index, labels, style, language, typed)
+            _render_entry(ul, entry, index, labels, style, language, typed, entry)
     return root
 
 
@@ -543,7 +555,14 @@ def _group_slug(group: str) -> str:
     return "u" + "-".join(f"{ord(c):x}" for c in group)
 
 
-def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, language: str, typed) -> None:  # type: ignore[no-untyped-def]
+def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, language: str, typed, main: Entry) -> None:  # type: ignore[no-untyped-def]
+    if entry.id in style.continued and entry.level > 1 and not style.epub:
+        again = etree.SubElement(ul, "li", {"class": f"index-continued level-{entry.level}", "data-for": entry.id})
+        head, _, tail = style.continued_label.partition("{term}")
+        again.text = head
+        term_markup(again, main.term)
+        last = again[-1] if len(again) else None
+        _append_text(again, last, tail)
     li = typed(etree.SubElement(ul, "li", {"class": f"index-entry level-{entry.level}", "id": entry.id}), "index-entry")
     li.set("data-term", entry.term)
     term = typed(etree.SubElement(li, "span", {"class": "index-term"}), "index-term")
@@ -570,7 +589,8 @@ def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, lan
             tail_of.append(rng)
     # "See" replaces locators; "see also" follows them (CMOS 16.16-17). An entry cannot carry
     # both in EPUB Indexes 1.0, and a "see" entry has nothing to add to.
-    refs, kind, word = (entry.see, "index-xref-preferred", "See") if entry.see else (entry.see_also, "index-xref-related", "See also")
+    refs, kind, word = ((entry.see, "index-xref-preferred", style.see) if entry.see
+                        else (entry.see_also, "index-xref-related", style.see_also))
     if refs:
         sub = entry.level > 1
         text(" (" if sub else ". ")
@@ -591,7 +611,7 @@ def _render_entry(ul, entry: Entry, index: Index, labels, style: IndexStyle, lan
     if entry.children:
         sub_ul = typed(etree.SubElement(li, "ul", {"class": "index-list"}), "index-entry-list")
         for child in ordered(entry.children, language):
-            _render_entry(sub_ul, child, index, labels, style, language, typed)
+            _render_entry(sub_ul, child, index, labels, style, language, typed, main)
 
 
 def _set_label(a: etree._Element, text: str, principal: bool) -> None:

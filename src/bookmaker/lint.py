@@ -35,6 +35,7 @@ BM505       error     remote image, or an image outside the manuscript folder
 BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
 BM510       warning   a character that no bundled font has (it would print as an empty box; build only)
 BM511       warning   a fenced code block names a language Pygments does not know (printed plain)
+BM512       warning   an image size (``{width=...}``, ``{height=...}``) that is not a length or percentage
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
@@ -43,6 +44,7 @@ BM611       warning   control characters (NUL and others) removed from a chapter
 BM612       warning   a JPEG image cut short (part of it prints grey)
 BM613       warning   a theme stylesheet's @import or remote URL removed from the EPUB (build only)
 BM614       warning   a table with more columns than a printed page holds
+BM730       warning   citation key that is not in the bibliography (printed as [key])
 BM700       warning   index marker without an entry
 BM701       warning   index entry with more than three levels (the rest is dropped)
 BM702       warning   index ``range=`` other than open or close
@@ -50,7 +52,6 @@ BM703       warning   index range opened and never closed, or closed and never o
 BM704       warning   index see / see also that names no entry of its index
 BM705       warning   index entry in a script without an alphabet (Chinese …) and no ``sort=`` key
 BM706       warning   index markers for an index that no ``kind: index`` file prints
-BM707       warning   ``lists:`` in book.yaml names an unknown list
 BM800-816   warning   print-shop preflight (``check --printer``, builds with ``pdf.printer``): see ``preflight``
 BM817       warning   the Kindle EPUB is larger than Send to Kindle accepts
 BM818       warning   more keywords than the store takes (``package --for kdp``)
@@ -92,10 +93,10 @@ SEVERITY = {
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
-    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING,
+    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM512": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING, "BM730": WARNING,
     "BM610": WARNING, "BM611": WARNING, "BM612": WARNING, "BM613": WARNING, "BM614": WARNING,
     "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
-    "BM705": WARNING, "BM706": WARNING, "BM707": WARNING,
+    "BM705": WARNING, "BM706": WARNING,
     **{f"BM{n}": WARNING for n in range(800, 819)},
     "BM900": ERROR,
 }  # fmt: skip

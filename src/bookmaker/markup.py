@@ -15,7 +15,7 @@ from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
-from bookmaker.model import Heading, Note
+from bookmaker.model import ENDNOTE, FOOTNOTE, Heading, Note
 from bookmaker.quotes import SmartQuotesExtension
 from bookmaker.sanitize import sanitize_html
 from bookmaker.spans import BracketSpanExtension
@@ -35,6 +35,11 @@ EXTENSIONS = [
 
 _HTML_PARSER = html.HTMLParser(huge_tree=True)
 _MISSING_NOTE_RE = re.compile(r"\[\^([^\]\s]+)\]")
+#: A key phrase is at most this many words (issue 12).
+KEY_WORDS = 6
+# A sentence ends with . ! ? or … (and closing quotes or brackets), then a space.
+_SENTENCE_END_RE = re.compile(r"[.!?\u2026][\"'\u201d\u2019\u00bb)\]]*\s+")
+_TRAILING_PUNCT = " \t\n,.;:!?\u2026\"'\u201d\u2019\u00bb)]\u2014\u2013"
 #: HTML's white space only: no-break spaces (French U+202F before "?") are part of the text.
 _WS_RE = re.compile(r"[ \t\r\n\f]+")
 
@@ -150,10 +155,11 @@ def _strip_comments(body: etree._Element) -> None:
     for comment in body.xpath("//comment() | //processing-instruction()"):
         parent = comment.getparent()
         if parent is not None:
-            _remove_keep_tail(comment)
+            remove_keep_tail(comment)
 
 
-def _remove_keep_tail(el: etree._Element) -> None:
+def remove_keep_tail(el: etree._Element) -> None:
+    """Remove ``el`` from its parent, keeping the text that follows it."""
     parent = el.getparent()
     assert parent is not None
     if el.tail:
@@ -166,11 +172,12 @@ def _remove_keep_tail(el: etree._Element) -> None:
 
 
 def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: str, taken: set[str]) -> list[Note]:
+    """Lift the notes out of the tree; ``[^^label]`` is the endnote stream (its label starts with ^)."""
     definitions: dict[str, etree._Element] = {}
     for container in body.xpath('.//div[@class="footnote"]'):
         for li in container.xpath("./ol/li[@id]"):
             definitions[li.get("id")] = li
-        _remove_keep_tail(container)
+        remove_keep_tail(container)
     by_target: dict[str, Note] = {}
     calls = 0
     # The body first, then each note as it is found: a note cited only from inside another
@@ -186,8 +193,12 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
             note = by_target.get(target)
             if note is None:
                 number = len(by_target) + 1
+                label = target.removeprefix("fn-")
+                stream = ENDNOTE if label.startswith("^") else FOOTNOTE
                 note = Note(number, fresh_id(f"{chapter_id}-fn-{number}", taken), fresh_id(f"{chapter_id}-fnref-{number}", taken),
-                            _note_body(definitions[target]))
+                            _note_body(definitions[target]), stream=stream, label=label)
+                if stream == ENDNOTE:
+                    note.key, note.key_id = _key_phrase(sup, fresh_id(f"{chapter_id}-key-{number}", taken))
                 by_target[target] = note
                 trees.append(note.body)
                 ref_id = note.ref_id
@@ -204,9 +215,56 @@ def _extract_notes(body: etree._Element, source: Path, text: str, chapter_id: st
     return list(by_target.values())
 
 
+def _key_phrase(call: etree._Element, new_id: str) -> tuple[str | None, str | None]:
+    """The phrase a keyed note refers to, and the id of the element that holds it.
+
+    An explicit ``[phrase]{.key}`` right before the call wins; else the last words before
+    the call (at most KEY_WORDS, never reaching back across the start of a sentence), which
+    are wrapped in a ``<span class="key">`` so that the layout can report their page.
+    """
+    previous = call.getprevious()
+    parent = call.getparent()
+    before = previous.tail if previous is not None else parent.text
+    if previous is not None and not (before or "").strip():
+        # The call follows an element: an explicit key span, or emphasis and the like.
+        classes = (previous.get("class") or "").split()
+        phrase = _WS_RE.sub(" ", previous.text_content()).strip()
+        if "key" in classes or len(phrase.split()) <= KEY_WORDS:
+            if not previous.get("id"):
+                previous.set("id", new_id)
+            return phrase.strip(_TRAILING_PUNCT) or None, previous.get("id")
+        before = phrase
+    if not (before or "").strip():
+        return None, None
+    text = before or ""
+    # The phrase ends before trailing punctuation and starts after the last sentence end.
+    end = len(text.rstrip(_TRAILING_PUNCT))
+    starts = [m.end() for m in _SENTENCE_END_RE.finditer(text, 0, end)]
+    segment_start = starts[-1] if starts else 0
+    words = list(re.finditer(r"\S+", text[segment_start:end]))[-KEY_WORDS:]
+    if not words:
+        return None, None
+    start = segment_start + words[0].start()
+    phrase = _WS_RE.sub(" ", text[start:end]).strip()
+    span = etree.Element("span", {"class": "key", "id": new_id})
+    span.text = text[start:end]
+    span.tail = text[end:]
+    if previous is not None and previous.tail is not None and previous.tail == before:
+        previous.tail = text[:start]
+        previous.addnext(span)
+    elif previous is None:
+        parent.text = text[:start]
+        parent.insert(0, span)
+    else:  # the words came from inside the preceding element: key it as a whole
+        if not previous.get("id"):
+            previous.set("id", new_id)
+        return phrase, previous.get("id")
+    return phrase.lstrip(_TRAILING_PUNCT) or None, new_id
+
+
 def _note_body(li: etree._Element) -> etree._Element:
     for backref in li.xpath('.//a[contains(concat(" ", @class, " "), " footnote-backref ")]'):
-        _remove_keep_tail(backref)
+        remove_keep_tail(backref)
     div = etree.Element("div")
     div.text = li.text
     for child in li:
@@ -242,7 +300,7 @@ def _take_title(body: etree._Element, chapter_id: str) -> tuple[str | None, str 
             marker.tail = first.tail
             first.addprevious(marker)
             first.tail = None
-        _remove_keep_tail(first)
+        remove_keep_tail(first)
         return title, anchor
     return None, None
 

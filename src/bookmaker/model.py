@@ -43,14 +43,32 @@ UNTITLED_KINDS = ("dedication", "epigraph")
 OPENING_KINDS = ("dedication", "epigraph")
 
 
+#: The two note streams: ``[^label]`` and ``[^^label]`` (issue 12).
+FOOTNOTE, ENDNOTE = "foot", "end"
+
+
 @dataclass
 class Note:
-    """A footnote: its number within the chapter, its ids and its block content."""
+    """A note: its order of call within the chapter, its ids and its block content.
+
+    ``stream`` is the author's choice (``[^x]`` or ``[^^x]``); ``place`` (page, chapter,
+    book or keyed) and ``mark`` (the printed number or symbol) are set by ``notes.place_notes``.
+    """
 
     number: int
     id: str
     ref_id: str
     body: etree._Element
+    stream: str = FOOTNOTE
+    #: The label as written, for messages.
+    label: str = ""
+    #: Where the note is printed: page, chapter, book or keyed.
+    place: str = "page"
+    #: The call and the note's number as printed ('' for keyed notes).
+    mark: str = ""
+    #: Keyed notes: the phrase of the text the note is keyed to, and the id of that phrase.
+    key: str | None = None
+    key_id: str | None = None
 
 
 @dataclass
@@ -71,6 +89,9 @@ class Image:
     media_type: str
     width: int
     height: int
+    #: The size it prints at unless told otherwise, in CSS px (bookmaker.images); 0 if unknown.
+    css_width: float = 0.0
+    css_height: float = 0.0
 
 
 @dataclass
@@ -93,6 +114,8 @@ class Chapter:
     part: str | None = None
     #: The line in ``source`` where the Markdown body starts (after front matter).
     body_line: int = 1
+    #: Made by bookmaker (the Notes or the Bibliography), not read from a file.
+    generated: bool = False
     #: Ids the author wrote in the file (and the chapter's own id, if the author chose it).
     author_ids: frozenset[str] = frozenset()
     #: ``body`` for front-matter kinds placed after the body matter began (an epigraph before
@@ -173,6 +196,8 @@ class Book:
     toc: list[TocEntry] = field(default_factory=list)
     #: Where the print edition put everything: set when the PDF is laid out (None until then).
     print_layout: PrintLayout | None = None
+    #: The citations met while reading (``citations.Citations``), formatted by a pass; None without a bibliography.
+    citations: Any = None
 
     @property
     def opening(self) -> list[Chapter]:

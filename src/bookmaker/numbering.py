@@ -72,12 +72,115 @@ def _french(n: int) -> str | None:
     return f"{head} {below_hundred(rest, True)}" if rest else head
 
 
+def _spanish(n: int) -> str | None:
+    ones = ("", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce",
+            "trece", "catorce", "quince", "dieciséis", "diecisiete", "dieciocho", "diecinueve", "veinte", "veintiuno",
+            "veintidós", "veintitrés", "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
+            "veintinueve")
+    tens = ("", "", "", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa")
+    hundreds = ("", "ciento", "doscientos", "trescientos", "cuatrocientos", "quinientos", "seiscientos", "setecientos",
+                "ochocientos", "novecientos")
+    if not 0 < n < 1000:
+        return None
+    head, rest = divmod(n, 100)
+    small = ones[rest] if rest < 30 else tens[rest // 10] + (f" y {ones[rest % 10]}" if rest % 10 else "")
+    if n == 100:
+        return "cien"
+    return f"{hundreds[head]} {small}".strip()
+
+
+def _italian(n: int) -> str | None:
+    ones = ("", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci", "undici", "dodici",
+            "tredici", "quattordici", "quindici", "sedici", "diciassette", "diciotto", "diciannove")
+    tens = ("", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta", "ottanta", "novanta")
+    if not 0 < n < 1000:
+        return None
+    head, rest = divmod(n, 100)
+    if rest < 20:
+        small = ones[rest]
+    else:
+        ten, unit = divmod(rest, 10)
+        # ventuno, ventotto (the vowel goes before uno and otto); ventitré.
+        small = (tens[ten][:-1] if unit in (1, 8) else tens[ten]) + ones[unit]
+    if small.endswith("tre") and n > 20:
+        small = small[:-3] + "tré"
+    return _hundreds_glued(head, "cento", ones) + small
+
+
+def _hundreds_glued(head: int, hundred: str, ones: tuple[str, ...]) -> str:
+    """The hundreds of a language that writes its numbers as one word: cento, duecento; honderd, tweehonderd."""
+    return "" if not head else hundred if head == 1 else ones[head] + hundred
+
+
+def _portuguese(n: int) -> str | None:
+    # Brazilian spelling (dezesseis, dezessete, dezenove), the most read.
+    ones = ("", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove", "dez", "onze", "doze", "treze",
+            "catorze", "quinze", "dezesseis", "dezessete", "dezoito", "dezenove")
+    tens = ("", "", "vinte", "trinta", "quarenta", "cinquenta", "sessenta", "setenta", "oitenta", "noventa")
+    hundreds = ("", "cento", "duzentos", "trezentos", "quatrocentos", "quinhentos", "seiscentos", "setecentos",
+                "oitocentos", "novecentos")
+    if not 0 < n < 1000:
+        return None
+    head, rest = divmod(n, 100)
+    small = ones[rest] if rest < 20 else tens[rest // 10] + (f" e {ones[rest % 10]}" if rest % 10 else "")
+    if n == 100:
+        return "cem"
+    return f"{hundreds[head]} e {small}" if head and rest else hundreds[head] or small
+
+
+def _dutch(n: int) -> str | None:
+    ones = ("", "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf",
+            "dertien", "veertien", "vijftien", "zestien", "zeventien", "achttien", "negentien")
+    tens = ("", "", "twintig", "dertig", "veertig", "vijftig", "zestig", "zeventig", "tachtig", "negentig")
+    if not 0 < n < 1000:
+        return None
+    head, rest = divmod(n, 100)
+    if rest < 20:
+        small = ones[rest]
+    else:
+        unit = ones[rest % 10]
+        # eenentwintig, tweeëntwintig (a diaeresis where two e's would meet).
+        small = (unit + ("ën" if unit.endswith("e") else "en") if unit else "") + tens[rest // 10]
+    return _hundreds_glued(head, "honderd", ones) + small
+
+
+def _chinese_numerals(n: int, one_hundred: str, one_ten_after_hundreds: bool = True) -> str | None:
+    digits = "〇一二三四五六七八九"
+    if not 0 < n < 1000:
+        return None
+    head, rest = divmod(n, 100)
+    ten, unit = divmod(rest, 10)
+    words = (one_hundred if head == 1 else digits[head] + "百") if head else ""
+    if ten:
+        # 十一 (not 一十一) alone, but 一百一十 after hundreds in Chinese (Japanese: 百十).
+        words += ("" if ten == 1 and (not head or not one_ten_after_hundreds) else digits[ten]) + "十"
+    elif head and unit:
+        words += "零"
+    return words + (digits[unit] if unit else "")
+
+
+def _chinese(n: int) -> str | None:
+    return _chinese_numerals(n, "一百")
+
+
+def _japanese(n: int) -> str | None:
+    # 百 alone is one hundred, and Japanese writes no 零 and no 一 before 十: 百一, 百十.
+    words = _chinese_numerals(n, "百", one_ten_after_hundreds=False)
+    return words.replace("零", "") if words else None
+
+
 #: Number words by primary language subtag; a language added here gets ``numbering: words``
 #: and the detection of titles such as "Chapter Three: ...".  None for numbers it cannot say.
-NUMBER_WORDS: dict[str, Callable[[int], str | None]] = {"en": _english, "de": _german, "fr": _french}
+NUMBER_WORDS: dict[str, Callable[[int], str | None]] = {
+    "en": _english, "de": _german, "fr": _french, "es": _spanish, "it": _italian, "pt": _portuguese, "nl": _dutch,
+    "zh": _chinese, "ja": _japanese,
+}
 
 #: The word for "chapter" that may open a pre-numbered title, by primary language subtag.
-CHAPTER_WORDS: dict[str, tuple[str, ...]] = {"en": ("chapter",), "de": ("kapitel",), "fr": ("chapitre",)}
+CHAPTER_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("chapter",), "de": ("kapitel",), "fr": ("chapitre",), "es": ("capítulo",), "it": ("capitolo",),
+    "pt": ("capítulo",), "nl": ("hoofdstuk",),
+}
 
 
 def number_words(number: int, language: str) -> str | None:

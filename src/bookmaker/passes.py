@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bookmaker.anchors import anchor_blocks
+from bookmaker.citations import format_citations
 from bookmaker.errors import Report
+from bookmaker.images import size_images
 from bookmaker.index import collect_index
 from bookmaker.log import logger
 from bookmaker.model import Book
+from bookmaker.notes import place_notes
 from bookmaker.numbering import label_chapters
 from bookmaker.transforms import (
     build_toc,
@@ -30,6 +33,8 @@ Pass = Callable[[Book, Report], None]
 #: a pass reads what another made: links need every id (so they follow ``check_ids`` and
 #: ``anchor_blocks``), the contents need the numbers.
 PASSES: tuple[Pass, ...] = (
+    # Citations first: a generated bibliography is a chapter the other passes must see.
+    format_citations,
     set_identifier,
     place_matter,
     number_chapters,
@@ -43,6 +48,10 @@ PASSES: tuple[Pass, ...] = (
     resolve_links,
     resolve_xrefs,
     collect_images,
+    size_images,
+    # Notes know their places (and the Notes section joins the contents) once links are resolved.
+    place_notes,
+    build_toc,
 )
 
 

@@ -13,6 +13,7 @@ from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
 from bookmaker.limits import budget, check_chapter_size
 from bookmaker.log import logger
+from bookmaker.citations import Citations, load_citations
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
 from bookmaker.passes import run_passes
@@ -43,15 +44,23 @@ def read_book(manuscript: Path, config: BookConfig | None = None, report: Report
     config = config or load_config(manuscript)
     problems = report if report is not None else Report()
     with budget(config.limits, config.path):
-        book = Book(config=config, chapters=read_chapters(config, problems), identifier="", build_date=build_datetime())
+        citations = None
+        with problems.collecting():
+            citations = load_citations(config)
+        book = Book(config=config, chapters=read_chapters(config, problems, citations), identifier="",
+                    build_date=build_datetime(), citations=citations)
         run_passes(book, problems)
     if report is None:
         problems.raise_errors()
     return book
 
 
-def read_chapters(config: BookConfig, report: Report) -> list[Chapter]:
-    """Every manuscript file as a Chapter, in reading order; a file that cannot be read is reported."""
+def read_chapters(config: BookConfig, report: Report, citations: Citations | None = None) -> list[Chapter]:
+    """Every manuscript file as a Chapter, in reading order; a file that cannot be read is reported.
+
+    With ``citations``, each file's citations are lifted out before its Markdown is read
+    (the ``format_citations`` pass fills them in once the whole book is known).
+    """
     sources = find_sources(config)
     if not sources:
         report.add(ManuscriptError("no .md files found: the manuscript is empty", config.root, code="BM200"))
@@ -64,7 +73,10 @@ def read_chapters(config: BookConfig, report: Report) -> list[Chapter]:
         try:
             require_inside(path, config.root, "chapter", path, None)
             check_chapter_size(path, config.limits.max_chapter_bytes)
-            chapters.append(read_chapter(read_source(path), config, chapter_id_for(path, config.root, taken)))
+            source = read_source(path)
+            if citations is not None:
+                source.body = citations.extract(source.body, path, done)
+            chapters.append(read_chapter(source, config, chapter_id_for(path, config.root, taken)))
         except ConfigError as exc:
             exc.code = exc.code or "BM103"
             report.add(exc)

@@ -414,8 +414,8 @@ def check_interior(report: PreflightReport, printer: Printer, paper: str, path: 
         _check_pdfx(report, doc, name)
 
 
-def _check_pdfx(report: PreflightReport, doc: Any, name: str) -> None:
-    check = report.add("BM810", "GTS_PDFXVersion and an output intent")
+def _check_pdfx(report: PreflightReport, doc: Any, name: str, what: str = "") -> None:
+    check = report.add("BM810", f"GTS_PDFXVersion and an output intent{what}")
     version, intent = _pdfx(doc)
     if not version:
         report.found(check, "the PDF declares no PDF/X version (pdf.standard: pdf/x-4 and the printer's CMYK profile)", name)
@@ -467,6 +467,8 @@ def check_cover(report: PreflightReport, printer: Printer, expected: CoverGeomet
                 report.found(fold_check, f"spine text {mark.text.strip()[:30]!r} is {max(margin, 0):.3f} in from a fold", name, 1)
         if mark.kind in ("text", "image") and rect.intersects(barcode) and not rect.contains(media):
             report.found(barcode_check, f"a{'n' if mark.kind == 'image' else ''} {mark.kind} is printed in the barcode area", name, 1)
+    if printer.needs_pdfx:
+        _check_pdfx(report, doc, name, " (cover)")
     # Fonts, resolution and transparency are the interior's rules, run on the cover too.
     for font in page.get_fonts(full=True):
         if font[1] == "n/a" and font[2] != "Type3":

@@ -39,12 +39,12 @@ def pad_to_even(path: Path) -> int:
 
 
 def interior_pages(book: Book) -> int:
-    """The interior's page count when the PDF is not among the outputs: lay it out in a temporary folder."""
+    """The interior's page count (its PrintLayout's) when the PDF is not among the outputs: lay it out in a temporary folder."""
     from bookmaker.builders.pdf import PdfBuilder
 
     with tempfile.TemporaryDirectory(prefix="bookmaker-pages-") as tmp:
         result = PdfBuilder(book).build_pdf(Path(tmp))
-        pages = result.pages
+        pages = result.layout.page_count
     return pages + pages % 2 if book_printer(book) else pages
 
 

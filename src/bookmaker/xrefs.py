@@ -63,6 +63,9 @@ def number_figures(book: Book, report: Report | None = None) -> None:
     The label goes on the element as ``data-label``; builders print it before the caption.
     A paragraph ``Table: caption {#id}`` right after a table becomes its caption (pandoc's syntax).
     """
+    from bookmaker.labels import labels_for
+
+    labels = labels_for(book.config)
     for chapter in book.chapters:
         _table_captions(chapter)
         prefix = f"{chapter.number}." if chapter.kind == "chapter" and chapter.number else ""
@@ -72,10 +75,10 @@ def number_figures(book: Book, report: Report | None = None) -> None:
                 img = el.find(".//img")
                 if el.get("id") or (img is not None and img.get("id")) or el.find("figcaption") is not None:
                     figures += 1
-                    el.set("data-label", f"Figure {prefix}{figures}")
+                    el.set("data-label", labels("figure", number=f"{prefix}{figures}"))
             elif el.get("id") or el.find("caption") is not None:
                 tables += 1
-                el.set("data-label", f"Table {prefix}{tables}")
+                el.set("data-label", labels("table", number=f"{prefix}{tables}"))
 
 
 def _table_captions(chapter: Chapter) -> None:
@@ -97,10 +100,16 @@ def _table_captions(chapter: Chapter) -> None:
 
 def targets(book: Book) -> dict[tuple[str, str], Target]:
     """Every place a cross-reference can name, by (chapter id, anchor id); the chapter itself by (id, id)."""
+    from bookmaker.builders import chapter_label
+    from bookmaker.labels import labels_for
+
+    labels = labels_for(book.config)
     out: dict[tuple[str, str], Target] = {}
     for chapter in book.chapters:
-        label = chapter_label(chapter)
-        where = label[0].lower() + label[1:] if chapter.kind == "chapter" and chapter.number else chapter.title
+        # "Chapter 4" as the opener prints it (numbering style and language); else the title.
+        label = (chapter_label(chapter, labels) if chapter.kind == "chapter" else None) or chapter.title
+        number = getattr(chapter, "number_label", None)
+        where = labels("xref_chapter", number=number) if chapter.kind == "chapter" and number else chapter.title
         out[(chapter.id, chapter.id)] = Target(label, chapter.title, chapter.id, where)
         for heading in chapter.headings:
             out[(chapter.id, heading.id)] = Target(heading.text, heading.text, chapter.id, where)
@@ -113,13 +122,6 @@ def targets(book: Book) -> dict[tuple[str, str], Target]:
             for anchor in filter(None, ids):
                 out[(chapter.id, anchor)] = Target(el.get("data-label"), title, chapter.id, where)
     return out
-
-
-def chapter_label(chapter: Chapter) -> str:
-    """How a cross-reference names a chapter: "Chapter 4", a part's or other section's title."""
-    if chapter.kind == "chapter" and chapter.number:
-        return f"Chapter {chapter.number}"
-    return chapter.title
 
 
 def resolve_xrefs(book: Book, report: Report | None = None) -> None:
@@ -141,7 +143,8 @@ def resolve_xrefs(book: Book, report: Report | None = None) -> None:
                 if target is None:  # any other id: named by its chapter
                     base = known[(target_chapter, target_chapter)]
                     target = Target(base.label, owner.title, target_chapter, base.where)
-                number = str(owner.number) if owner.kind == "chapter" and owner.number else owner.title
+                number = (getattr(owner, "number_label", None) or str(owner.number)) if owner.kind == "chapter" and owner.number \
+                    else owner.title
                 _fill(a, target.label, number, target.title, anchor, target.where)
 
 
@@ -178,3 +181,39 @@ def _fill(a: etree._Element, label: str, chapter: str, title: str, anchor: str |
                     setattr(el, attr, (getattr(el, attr) or "") + value + after)
                 else:
                     last.tail = (last.tail or "") + value + after
+
+
+#: The lists ``lists:`` in book.yaml may ask for: (element, EPUB 3 nav type, label of the title).
+LISTS = {"figures": ("figure", "loi", "list_of_figures"), "tables": ("table", "lot", "list_of_tables")}
+
+
+@dataclass
+class ListItem:
+    """One line of a list of figures or tables."""
+
+    label: str
+    caption: str
+    chapter: str
+    anchor: str
+    matter: str
+
+
+def figure_lists(book: Book) -> list[tuple[str, str, str, list[ListItem]]]:
+    """The lists of figures and tables ``lists:`` asks for: (name, nav type, title, items), in book order."""
+    from bookmaker.labels import labels_for
+
+    labels = labels_for(book.config)
+    out = []
+    for name in book.config.lists:
+        tag, nav_type, title = LISTS[name]
+        items = []
+        for chapter in book.chapters:
+            for el in chapter.body.iter(tag):
+                if not el.get("data-label") or not el.get("id"):
+                    continue
+                caption = el.find("figcaption" if tag == "figure" else "caption")
+                text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
+                items.append(ListItem(el.get("data-label"), text, chapter.id, el.get("id"), chapter.matter))
+        if items:
+            out.append((name, nav_type, labels(title), items))
+    return out

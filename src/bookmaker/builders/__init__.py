@@ -9,8 +9,10 @@ from pathlib import Path
 from lxml import etree
 
 from bookmaker.config import ROLES
+from bookmaker.images import size_style
+from bookmaker.collation import OTHER
 from bookmaker.index import DEFAULT_INDEX, IndexStyle, PageLabels, PlaceLabels, has_entries, render_index
-from bookmaker.labels import ROLE_LABELS, Labels
+from bookmaker.labels import ROLE_LABELS, Labels, labels_for
 from bookmaker.model import Book, Chapter, Note
 from bookmaker.xrefs import MISSING
 
@@ -104,6 +106,8 @@ class Builder:
     name = ""
     #: The output file's suffix.
     suffix = ""
+    #: The tallest an image may print at its intrinsic size, in CSS px (None: no limit).
+    image_max_height: float | None = None
 
     def __init__(self, book: Book) -> None:
         self.book = book
@@ -120,6 +124,10 @@ class Builder:
 
     def make_noteref(self, chapter: Chapter, note: Note, ref_id: str) -> etree._Element:
         """The element that replaces a ``<noteref>`` placeholder."""
+        raise NotImplementedError
+
+    def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
+        """The element that replaces a ``<pageref>`` placeholder (a keyed note's page)."""
         raise NotImplementedError
 
     def build(self, outdir: Path) -> Path:
@@ -142,13 +150,21 @@ class Builder:
             return PageLabels(layout.page_map.get, list(layout.folios))
         return PlaceLabels(self.book)
 
+    def index_continued(self) -> frozenset[str]:
+        """Index entries that open a printed column under an earlier main entry (print only)."""
+        return frozenset()
+
     def index_markup(self, chapter: Chapter) -> etree._Element | None:
         """The generated entries of the index that a ``kind: index`` file prints."""
         index = self.book.indexes.get(chapter.index or DEFAULT_INDEX)
         if not has_entries(index):
             return None
+        labels = labels_for(self.book.config)
         style = IndexStyle(href=lambda marker: self.get_target_uri(marker.chapter, marker.id), epub=self.name == "epub",
-                           labelled_by=f"{chapter.id}-title")
+                           labelled_by=f"{chapter.id}-title", continued=self.index_continued(),
+                           group_names={"": labels("index_symbols"), OTHER: labels("index_other_scripts")},
+                           see=labels("index_see"), see_also=labels("index_see_also"),
+                           continued_label=labels("index_continued", term="{term}"))
         return render_index(index, self.index_labels(), style, self.book.config.language)
 
     def resolve_body(self, chapter: Chapter, tree: etree._Element | None = None) -> etree._Element:
@@ -159,8 +175,15 @@ class Builder:
             if generated is not None:
                 body.append(generated)
         notes = {n.id: n for n in chapter.notes}
+        if chapter.generated or chapter.body.get("data-book-notes"):
+            # The Notes section holds copies of other chapters' notes (and of notes they call).
+            notes = {n.id: n for c in self.book.chapters for n in c.notes}
         for ref in list(body.iter("noteref")):
             replacement = self.make_noteref(chapter, notes[ref.get("note")], ref.get("id"))
+            replacement.tail = ref.tail
+            ref.getparent().replace(ref, replacement)
+        for ref in list(body.iter("pageref")):
+            replacement = self.make_pageref(ref.get("chapter"), ref.get("anchor"))
             replacement.tail = ref.tail
             ref.getparent().replace(ref, replacement)
         for a in body.iter("a"):
@@ -171,6 +194,7 @@ class Builder:
             name = img.attrib.pop("data-asset", None)
             if name is not None:
                 img.set("src", self.get_image_uri(name))
+                size_style(img, self.book.images[name], self.image_max_height)
         for span in body.iter("span"):
             if span.get("class") == "xref-page":
                 self._fill_page(span)

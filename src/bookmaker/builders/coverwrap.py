@@ -18,7 +18,7 @@ from bookmaker.log import logger
 from bookmaker.model import Book
 from bookmaker.output import atomic_output
 from bookmaker.printers import DEFAULT_PRINTER, CoverGeometry, Printer, cover_geometry, printer_named
-from bookmaker.resources import default_styles
+from bookmaker.resources import default_styles, styles_dir
 
 #: The stores' recommended ebook cover (Kindle, Kobo, Apple): 1600 x 2560 px, 1:1.6, sRGB JPEG.
 EBOOK_COVER_SIZE = (1600, 2560)
@@ -203,6 +203,8 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         if not g.spine_text:
             logger.info("The spine carries no text: %d pages are too few for %s", self.pages, self.printer.label)
             return ""
+        if _mostly_cjk(config.title):
+            return self.stacked_spine()
         # The spine reads top to bottom (the North American and British convention): a box as long as the
         # spine is high, rotated a quarter turn about its top-left corner and moved onto the spine.
         box = g.spine_text_box * 72
@@ -247,6 +249,30 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
                      f'line-height:{box:.3f}pt; transform: rotate(90deg);"><span class="caps" '
                      f'style="font-size:{size * 0.45:.2f}pt;">{escape(publisher)}</span></div>')
         return html
+
+    def stacked_spine(self) -> str:
+        """A Chinese or Japanese spine: the characters stand upright, one under the other (there is no
+        vertical writing mode in the layout engine), the title first, then the CJK names of the authors."""
+        config, g = self.book.config, self.geometry
+        box = g.spine_text_box * 72
+        title = [ch for ch in config.title if not ch.isspace()]
+        names = [c.name for c in config.creators if _mostly_cjk(c.name)]
+        author = [ch for ch in "\u3000".join(names) if not ch.isspace() or ch == "\u3000"]
+        length = (g.height - 2 * 0.5) * 72
+        gap = 1.2
+        size = min(box * 0.7, 16.0)
+        while size * 1.08 * (len(title) + gap + 0.75 * len(author)) > length and size > 5:
+            size *= 0.94
+        cells = [f'<div style="height:{size * 1.08:.2f}pt; line-height:{size * 1.08:.2f}pt;">{escape(ch)}</div>' for ch in title]
+        cells.append(f'<div style="height:{size * gap:.2f}pt;"></div>')
+        small = size * 0.75
+        cells += [f'<div style="height:{small * 1.08:.2f}pt; line-height:{small * 1.08:.2f}pt; font-size:{small:.2f}pt; '
+                  f'color:{_hex(self.palette.accent)};">{escape(ch)}</div>' for ch in author]
+        height = size * 1.08 * (len(title) + gap) + small * 1.08 * len(author)
+        left = (g.spine_left + g.spine / 2) * 72 - box / 2
+        top = 0.5 * 72 + max((length - height) / 2, 0)
+        return (f'<div class="abs" data-role="spine-text" lang="{escape(config.language)}" style="left:{left:.3f}pt; '
+                f'top:{top:.3f}pt; width:{box:.3f}pt; font-size:{size:.2f}pt; text-align:center;">{"".join(cells)}</div>')
 
     def back(self) -> str:
         config, g = self.book.config, self.geometry
@@ -304,22 +330,30 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
     def build(self, outdir: Path) -> Path:
         return self.build_cover(outdir).path
 
-    def build_cover(self, outdir: Path) -> CoverResult:
-        from weasyprint import HTML
-        from weasyprint.text.fonts import FontConfiguration
+    def _output_profile(self) -> Path | None:
+        """The printer's CMYK profile (``*.icc`` in the manuscript or theme folder), as the interior uses it."""
+        for folder in (self.book.config.root, styles_dir(self.book.config)):
+            found = sorted(folder.glob("*.icc")) + sorted(folder.glob("*.icm"))
+            if found:
+                return found[0]
+        return None
 
-        from bookmaker.fonts import theme_fonts_only
-        from bookmaker.sandbox import ProjectFetcher
+    def build_cover(self, outdir: Path) -> CoverResult:
+        from bookmaker import engine
 
         config = self.book.config
-        fetcher = ProjectFetcher([config.root, default_styles()], ())
-        # Only the bundled faces, as in the interior: the cover looks the same on every machine.
-        with theme_fonts_only():
-            fonts = FontConfiguration()
-        document = HTML(string=self.render_html(), base_url=str(config.root) + "/", url_fetcher=fetcher).render(font_config=fonts)
+        css, options = "", {}
+        profile = self._output_profile() if Geometry.from_config(config).standard == "pdf/x-4" else None
+        if profile is not None:
+            # The cover follows the interior's PDF/X-4 with the same output intent (IngramSpark wants both).
+            css = (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
+                   "components: cyan, magenta, yellow, black; }\n")
+            options = {"pdf_variant": "pdf/x-4", "output_intent": "device-cmyk"}
+        layout = engine.LayoutEngine([config.root, styles_dir(config), default_styles()], (), config.root)
+        document = layout.render(self.render_html(), engine.Styles((), css, default_styles()), options)
         target = self.output_path(outdir)
         with atomic_output(target) as tmp:
-            document.write_pdf(str(tmp), pdf_identifier=True)
+            engine.write_pdf(document, tmp, {"pdf_identifier": True, **options})
         return CoverResult(target, self.geometry, self.printer, self.pages)
 
 
@@ -341,6 +375,14 @@ def ebook_cover(config: BookConfig) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, "JPEG", quality=90, optimize=True, progressive=False, dpi=(300, 300), icc_profile=srgb)
     return out.getvalue()
+
+
+def _mostly_cjk(text: str) -> bool:
+    """Whether most of the letters of ``text`` are Chinese, Japanese or Korean characters."""
+    from bookmaker.cjk import is_cjk
+
+    letters = [ch for ch in text if ch.isalnum()]
+    return bool(letters) and sum(1 for ch in letters if is_cjk(ch)) * 2 > len(letters)
 
 
 def srgb_profile() -> bytes:

@@ -14,9 +14,11 @@ from lxml import etree
 from bookmaker.builders import Builder, chapter_label, role_labels, roman, toc_label
 from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
+from bookmaker.fields import field_text
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.labels import labels_for
 from bookmaker.model import Book, Chapter, Image, Note, TocEntry
+from bookmaker.notes import BOOK_PLACES, notes_chapter
 from bookmaker.output import atomic_output
 from bookmaker.pagination import (
     insert_breaks,
@@ -27,6 +29,7 @@ from bookmaker.pagination import (
     roman_value,
 )
 from bookmaker.render import template_env
+from bookmaker.xrefs import figure_lists
 from bookmaker.sanitize import checked_stylesheet, svg_for_package
 from bookmaker.resources import style_file, styles_dir
 
@@ -124,10 +127,53 @@ class EpubBuilder(Builder):
         return f"../images/{name}"
 
     def make_noteref(self, chapter: Chapter, note: Note, ref_id: str) -> etree._Element:
-        a = etree.Element("a", {"href": f"#{note.id}", "id": ref_id, "class": "noteref", "role": "doc-noteref"})
+        if note.place == "keyed":
+            # No call in the text; the key phrase itself links to the note (see chapter_doc).
+            return etree.Element("span", {"id": ref_id, "class": "noteref-keyed"})
+        href = f"#{note.id}"
+        if note.place in BOOK_PLACES:
+            holder = notes_chapter(self.book)
+            href = self.get_target_uri(holder.id, note.id) if holder is not None else href
+        a = etree.Element("a", {"href": href, "id": ref_id, "class": "noteref", "role": "doc-noteref"})
         a.set(f"{{{OPS_NS}}}type", "noteref")
-        a.text = str(note.number)
+        a.text = note.mark
         return a
+
+    def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
+        span = etree.Element("b", {"class": "note-page"})
+        layout = self.book.print_layout
+        folio = layout.folio_of(chapter_id, anchor) if layout is not None else None
+        if folio:
+            # The same label as the page list: the print edition's folio.
+            span.text = folio
+        else:
+            # No print layout in this build: name the chapter instead of a page.
+            span.text = toc_label(self.book.chapter(chapter_id), self.labels)
+        return span
+
+    def _link_keys(self, chapter: Chapter, body: etree._Element) -> None:
+        """A keyed note's phrase in the text links to the note (the note's phrase links back)."""
+        holder = notes_chapter(self.book)
+        if holder is None:
+            return
+        by_id = {el.get("id"): el for el in body.iter() if isinstance(el.tag, str) and el.get("id")}
+        for note in chapter.notes:
+            element = by_id.get(note.key_id or "")
+            if note.place != "keyed" or element is None:
+                continue
+            link = etree.Element("a", {"href": self.get_target_uri(holder.id, note.id), "class": "keyref"})
+            link.text, element.text = element.text, None
+            link.extend(list(element))
+            element.append(link)
+
+    def _mark_endnotes(self, body: etree._Element) -> None:
+        """Book-end notes: EPUB endnote semantics, and the number links back to the call."""
+        for li in body.iter("li"):
+            if "endnote" in (li.get("class") or "").split():
+                li.set(f"{{{OPS_NS}}}type", "endnote")
+        for a in body.iter("a"):
+            if (a.get("class") or "") == "endnote-number":
+                a.set("role", "doc-backlink")
 
     # -- documents ----------------------------------------------------------------
     def page(self, doc: Document) -> bytes:
@@ -156,14 +202,18 @@ class EpubBuilder(Builder):
         name = self.file_name(chapter.id)
         start_breaks = self.breaks_at([chapter.id], name)
         body = self.resolve_body(chapter)
+        self._link_keys(chapter, body)
+        if chapter.body.get("data-book-notes"):
+            self._mark_endnotes(body)
         labels = insert_breaks(body, self.breaks) + insert_word_breaks(body, self.starts)
         labels.sort(key=lambda label: self.folio_order.get(label, 0))
         self.pages += [(label, f"{name}#page-{label}") for label in labels]
         epub_type, role = SEMANTICS[chapter.kind]
-        notes = [(n.id, n.ref_id, n.number, self.note_xhtml(chapter, n)) for n in chapter.notes]
+        notes = [(n.id, n.ref_id, n.mark, self.note_xhtml(chapter, n)) for n in chapter.notes if n.place == "page"]
+        endnotes = [(n.id, n.ref_id, n.mark, self.note_xhtml(chapter, n)) for n in chapter.notes if n.place == "chapter"]
         content = self.env.get_template("epub-chapter.xhtml.j2").render(
             chapter=chapter, epub_type=epub_type, role=role, body=_inner_xml(body), notes=notes,
-            start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
+            endnotes=endnotes, start_breaks=start_breaks, number_label=chapter_label(chapter, self.labels),
         )
         properties = ("index",) if chapter.kind == "index" and 'epub:type="index"' in content else ()
         return Document(f"ch-{chapter.id}", name, chapter.title, content, f"{chapter.matter}matter", f"kind-{chapter.kind}",
@@ -173,8 +223,8 @@ class EpubBuilder(Builder):
         body = self.resolve_body(chapter, note.body)
         paragraphs = [el for el in body if el.tag == "p"]
         number = etree.Element("span", {"class": "note-number"})
-        number.text = f"{note.number}. "
-        back = etree.Element("a", {"href": f"#{note.ref_id}", "role": "doc-backlink", "class": "backlink", "aria-label": self.labels("back_to_note", number=note.number)})
+        number.text = f"{note.mark}. " if note.mark.isdigit() else f"{note.mark} "
+        back = etree.Element("a", {"href": f"#{note.ref_id}", "role": "doc-backlink", "class": "backlink", "aria-label": self.labels("back_to_note", number=note.mark)})
         back.text = BACKLINK
         if paragraphs:
             first, last = paragraphs[0], paragraphs[-1]
@@ -198,7 +248,10 @@ class EpubBuilder(Builder):
             return self.file_name(chapter_id)
 
         return start_breaks + self.env.get_template("nav.xhtml.j2").render(
-            toc=self.book.toc, href=href, toc_label=lambda chapter: toc_label(chapter, self.labels), landmarks=landmarks, pages=self.pages
+            toc=self.book.toc, href=href, toc_label=lambda chapter: toc_label(chapter, self.labels), landmarks=landmarks, pages=self.pages,
+            lists=[(name, nav_type, title, [(item.label, item.caption, f"{self.file_name(item.chapter)}#{item.anchor}")
+                                            for item in items])
+                   for name, nav_type, title, items in figure_lists(self.book)],
         )
 
     def ncx(self) -> bytes:
@@ -367,7 +420,8 @@ class EpubBuilder(Builder):
         for key in ("publisher", "rights", "description"):
             value = getattr(config, key)
             if value:
-                eb.add_metadata("DC", key, value)
+                # rights and description are inline Markdown: metadata takes their text.
+                eb.add_metadata("DC", key, value if key == "publisher" else field_text(value, config.language))
         for subject in config.subjects:
             eb.add_metadata("DC", "subject", subject)
         if config.isbn and book.identifier != f"urn:isbn:{config.isbn}":

@@ -27,13 +27,16 @@ from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.index import PageLabels, PlaceholderLabels, page_targets
 from bookmaker.labels import labels_for
+from bookmaker.lastline import protect_endings
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
 from bookmaker.model import Book, Chapter, Note, PrintLayout
+from bookmaker.notes import note_number, notes_chapter
+from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
-from bookmaker.xrefs import MISSING
+from bookmaker.xrefs import MISSING, figure_lists
 
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
@@ -43,6 +46,8 @@ DROPCAP_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "
 DROPCAP_MIN_CHARS = 180
 #: The most extra layouts spent on settling the page numbers printed in the text.
 MAX_NUMBER_ROUNDS = 3
+#: The most extra layouts spent on "(continued)" lines in the index.
+MAX_CONTINUED_ROUNDS = 3
 #: The most layouts spent on settling the gutter.
 MAX_LAYOUTS = 3
 
@@ -75,6 +80,8 @@ class PdfBuilder(Builder):
         super().__init__(book)
         # Validate pdf: in book.yaml before any work (ConfigError names the key).
         self.geometry = Geometry.from_config(book.config)
+        # --figure-max-height (geometry.css): an image never needs more of the page than a figure may take.
+        self.image_max_height = self.geometry.text_height * 0.72 * 96 / 72
         self.theme = styles_dir(book.config)
         self.env = template_env(self.theme)
         self.labels = labels_for(book.config)
@@ -89,6 +96,8 @@ class PdfBuilder(Builder):
         self.layouts = 0
         #: The layout whose page numbers the text prints (index, cross-references); None at first.
         self.numbers_from: PrintLayout | None = None
+        #: Index entries printed at the top of a column under a main entry begun before.
+        self.continued: frozenset[str] = frozenset()
 
     # ---- Builder contract ---------------------------------------------------------------------
 
@@ -100,11 +109,14 @@ class PdfBuilder(Builder):
         return self.book.images[name].source.resolve().as_uri()
 
     def make_noteref(self, chapter: Chapter, note: Note, ref_id: str) -> etree._Element:
-        if self.book.config.notes == "footnotes":
+        if note.place == "keyed":
+            # No call in the text: the key phrase (note.key_id) is what the note points at.
+            return etree.Element("span", {"class": "noteref-keyed", "id": ref_id})
+        if note.place == "page":
             if ref_id != note.ref_id:
                 # A second call of the same note prints its number; the text is printed once.
                 sup = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
-                sup.text = str(note.number)
+                sup.text = note.mark
                 return sup
             # The note floats to the foot of the page from here; the empty anchor around it
             # records the page of the call (the note's own id records where the note is printed).
@@ -112,11 +124,20 @@ class PdfBuilder(Builder):
             span = inline_note_content(note, self, chapter)
             span.set("class", "footnote")
             span.set("id", note.id)
+            # The call and the marker print the note's own mark (a number or *, †, ‡).
+            span.set("data-mark", note.mark)
+            span.set("data-marker", f"{note.mark}." if note.mark.isdigit() else note.mark)
             anchor.append(span)
             return anchor
         link = etree.Element("a", {"class": "noteref", "id": ref_id, "href": f"#{note.id}"})
-        link.text = str(note.number)
+        link.text = note.mark
         return link
+
+    def make_pageref(self, chapter_id: str, anchor: str) -> etree._Element:
+        # The folio from the previous layout (settle_numbers); before the first one, a stand-in.
+        span = etree.Element("b", {"class": "note-page"})
+        span.text = self.page_label(anchor) or ""
+        return span
 
     # ---- HTML ----------------------------------------------------------------------------------
 
@@ -180,22 +201,13 @@ class PdfBuilder(Builder):
                     "title": title, "children": []}
 
         entries: list[dict[str, Any]] = []
-        notes_done = False
-        has_notes = self.book.config.notes == "book-endnotes" and any(c.notes for c in self.book.chapters)
         for item in self.book.toc:
             if item.chapter.kind in ("dedication", "epigraph"):
                 continue
-            if has_notes and not notes_done and item.chapter.matter == "back":
-                entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                                "title": self.labels("notes"), "children": []})
-                notes_done = True
             top = entry(item.chapter)
             top["children"] = [entry(child.chapter) for child in item.children
                                if child.chapter.kind not in ("dedication", "epigraph")]
             entries.append(top)
-        if has_notes and not notes_done:
-            entries.append({"id": "book-notes", "kind": "notes", "matter": "back", "label": None,
-                            "title": self.labels("notes"), "children": []})
         return entries
 
     def render_html(self) -> str:
@@ -205,36 +217,29 @@ class PdfBuilder(Builder):
         before_toc: list[str] = []
         after_toc: list[str] = []
         first_body_id = self.first_body_id()
-        book_notes: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]] = []
         opening = book.opening
         for chapter in book.chapters:
             first_body = chapter.id == first_body_id
-            if config.notes == "book-endnotes" and chapter.matter == "back" and book_notes:
-                after_toc.append(self._book_notes_section(book_notes))
-                book_notes = []
-            endnotes = self._endnotes(chapter) if config.notes != "footnotes" else []
-            if config.notes == "book-endnotes" and endnotes:
-                heading = toc_label(chapter, self.labels)
-                book_notes.append((chapter, heading, endnotes))
-                endnotes = []
+            endnotes = self._endnotes(chapter)
             label, title, bookmark = self.chapter_labels(chapter)
             body = self.resolve_body(chapter)
             self._typeset_body(chapter, body)
+            if chapter.body.get("data-book-notes"):
+                self._notes_heads(body)
             rendered = chapter_tpl.render(
                 chapter=chapter,
                 body=_inner_html(body),
                 running_head=self.running_head(chapter),
                 endnotes=endnotes,
+                notes_title=self.labels("notes"),
                 first_body=first_body,
-                page=self.page_name(chapter, first_body),
+                page="notes" if chapter.body.get("data-book-notes") else self.page_name(chapter, first_body),
                 label=label,
                 title=title,
                 bookmark=bookmark,
             )
             # The reading order is the author's; only the display pages that open the book precede the contents.
             (before_toc if chapter in opening else after_toc).append(rendered)
-        if book_notes:
-            after_toc.append(self._book_notes_section(book_notes))
         year = (config.date or book.build_date.date().isoformat())[:4]
         return self.env.get_template("book.html.j2").render(
             config=config,
@@ -249,12 +254,14 @@ class PdfBuilder(Builder):
             byline=None,
             running_author=self.running_author(),
             page_ids=self.page_ids,
+            lists=figure_lists(book),
         )
 
     def _typeset_body(self, chapter: Chapter, body: etree._Element) -> None:
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
         wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
+        protect_endings(body)
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
@@ -283,17 +290,36 @@ class PdfBuilder(Builder):
         first.text = None
         first.insert(0, cap)
 
-    def _endnotes(self, chapter: Chapter) -> list[tuple[int, str, str, str]]:
+    def _endnotes(self, chapter: Chapter) -> list[tuple[str, str, str, str]]:
+        """The notes printed at the end of ``chapter`` (place ``chapter``)."""
         result = []
         for note in chapter.notes:
+            if note.place != "chapter":
+                continue
             body = self.resolve_body(chapter, note.body)
             wrap_cjk(body)
             content = _inner_html(body)
-            result.append((note.number, note.id, f"#{note.ref_id}", content))
+            result.append((note_number(note), note.id, f"#{note.ref_id}", content))
         return result
 
-    def _book_notes_section(self, groups: list[tuple[Chapter, str, list[tuple[int, str, str, str]]]]) -> str:
-        return self.env.get_template("book-notes.html.j2").render(groups=groups)
+    def _notes_heads(self, body: etree._Element) -> None:
+        """Give each book-end note the running head of the page it began on in the last layout
+        ("Notes to pages 45–52", CMOS 14.42); the first note of a page sets the page's head."""
+        page_map = self.numbers_from.page_map if self.numbers_from is not None else {}
+        items = [li for li in body.iter("li") if li.get("data-anchor")]
+        on_page: dict[str, list[str]] = {}
+        for li in items:
+            on_page.setdefault(page_map.get(li.get("id") or "", ""), []).append(page_map.get(li.get("data-anchor") or "", ""))
+        for li in body.iter("li"):
+            folios = on_page.get(page_map.get(li.get("id") or "", ""), []) if li.get("data-anchor") else []
+            li.set("data-head", notes_running_head(folios, self.labels) if page_map else self.labels("notes"))
+
+    def note_targets(self) -> set[str]:
+        """The ids whose pages the Notes print or name in their running heads."""
+        holder = notes_chapter(self.book)
+        if holder is None:
+            return set()
+        return {value for li in holder.body.iter("li") for value in (li.get("id"), li.get("data-anchor")) if value}
 
     # ---- layout ------------------------------------------------------------------------------
 
@@ -455,7 +481,8 @@ class PdfBuilder(Builder):
         suffice in practice.  The index is laid out with the book, after the body, so it
         cannot move the pages before it (except through the gutter, which the page count sets).
         """
-        targets = page_targets(self.book)
+        # Keyed notes print the page of their key phrase; the Notes' running heads name pages too.
+        targets = page_targets(self.book) | self.note_targets()
         if not targets:
             return document
         for rounds in range(1, MAX_NUMBER_ROUNDS + 1):
@@ -464,16 +491,38 @@ class PdfBuilder(Builder):
             if self.numbers_from is not None and pages == {t: self.numbers_from.page_map.get(t) for t in targets}:
                 logger.info("Page numbers of %d index markers and cross-references stable after %d layouts",
                             len(targets), rounds)
-                return document
+                return self.settle_continued(document)
             self.numbers_from = layout
             document = self.layout()
         logger.warning("page numbers in the text still moved after %d layouts; the last ones are printed", rounds + 1)
         return document
 
+    def settle_continued(self, document):  # type: ignore[no-untyped-def]
+        """Add "Xiaomi (continued)" where sub-entries open a column or page, and lay out again.
+
+        The index comes last, so the lines it gains move nothing before it; each added line
+        can move later column breaks, hence a second look (at most MAX_CONTINUED_ROUNDS).
+        """
+        if not any(c.kind == "index" for c in self.book.chapters):
+            return document
+        for _ in range(MAX_CONTINUED_ROUNDS):
+            # A line before an entry pushes the text after it down, so the entries that open
+            # columns are found afresh in each layout until they are the ones already marked.
+            tops = frozenset(engine.column_tops(document, "index-entries", "index-entry", "index-continued"))
+            if tops == self.continued:
+                break
+            self.continued = tops
+            document = self.layout()
+        logger.debug("index: %d continued lines", len(self.continued))
+        return document
+
+    def index_continued(self) -> frozenset[str]:
+        return self.continued
+
     def build_pdf(self, outdir: Path) -> PdfResult:
         """Lay out and write ``OUT/<slug>.pdf``."""
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
-        self.numbers_from = None
+        self.numbers_from, self.continued = None, frozenset()
         document = self.settle_numbers(self.layout())
         self.check_images(document)
         target = self.output_path(outdir)
