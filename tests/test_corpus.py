@@ -3,7 +3,8 @@
 For every book: byte-identical PDF and EPUB whatever the path form and the working
 directory, EPUBCheck 0/0, Ace without critical or serious findings, ``check`` exits 0
 exactly when ``build`` succeeds, only the theme's fonts in the PDF (built with a fontconfig
-that sees no system font) and no character without a glyph, and no hyphenated display line.
+that sees no system font) and no character without a glyph, no hyphenated display line, and
+no ink within 0.3in of the trim (pages rendered with pdftoppm).
 """
 
 from __future__ import annotations
@@ -176,3 +177,26 @@ def test_ace_finds_nothing_critical_or_serious(book: Built) -> None:
     ]
     assert [f for f in found if f[0] in ("critical", "serious")] == [], book.name
 
+
+
+#: Nothing may be printed this close to the trim (printers ask for 0.125in-0.25in; the text block is further in).
+SAFE_MARGIN_IN = 0.3
+_RENDER_DPI = 40
+
+
+def test_no_ink_within_the_safe_margin_of_the_trim(book: Built, tmp_path: Path) -> None:
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-gray", "-png", "-r", str(_RENDER_DPI), str(book.relative["pdf"]), str(tmp_path / "p")], check=True)
+    band = round(SAFE_MARGIN_IN * _RENDER_DPI)
+    inked = []
+    for path in sorted(tmp_path.glob("p-*.png")):
+        with Image.open(path) as opened:
+            image = opened.convert("L")
+            width, height = image.size
+            for box in ((0, 0, width, band), (0, height - band, width, height), (0, 0, band, height), (width - band, 0, width, height)):
+                darkest = image.crop(box).getextrema()[0]
+                if darkest < 160:
+                    inked.append((path.stem, box, darkest))
+                    break
+    assert inked == [], f"{book.name}: ink near the trim on {len(inked)} pages, first {inked[:3]}"
