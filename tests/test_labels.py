@@ -314,6 +314,10 @@ def test_french_spacing_and_guillemets_in_both_formats(french: tuple[Path, Path]
         # The German letter inside the French text takes German quotes and no French spaces.
         assert "„Vergiss nicht, wer du bist.“" in text
     assert any("Table des matières" in page for page in pages) and "Chapitre 1" in printed
+    # The book.yaml title gets the apostrophe too; the file name and identifier stay those of the typed title.
+    assert "L’Horlogère de Genève" in printed and "L'Horlogère" not in printed
+    opf = epub_xml(french[1], "content.opf")
+    assert opf.findtext(".//{http://purl.org/dc/elements/1.1/}title") == "L’Horlogère de Genève"
     assert f"«{N}Ici, on ne se presse pas{N}»" in _normal("".join(chapter_xml(french[1], "L’atelier").itertext()))
 
 

@@ -173,7 +173,8 @@ def check_footnotes(built: Built) -> tuple[int, int]:
     if built.book.config.notes.footnotes != "page":
         return 0, 0
     dests = built.pdf.dests
-    notes = [n for c in built.book.chapters for n in c.notes]
+    # Page footnotes only: endnotes ([^^label]) are printed in the Notes section.
+    notes = [n for c in built.book.chapters for n in c.notes if n.place == "page"]
     misplaced = [n.id for n in notes if dests.get(n.id) != dests.get(n.ref_id)]
     return len(misplaced), len(notes)
 

@@ -19,7 +19,7 @@ from bookmaker.errors import ManuscriptError
 from bookmaker.log import WarningCounter, logger
 from bookmaker.sandbox import host_allowed, project_fetcher, require_inside
 from bookmaker.sanitize import is_script_url, sanitize_html, svg_problem
-from conftest import epubcheck_messages, run_cli, write_book
+from conftest import counting_server, epubcheck_messages, run_cli, write_book
 
 YAML = "title: A Small Life\nauthor: Jane Doe\nlanguage: en\ndate: 2026-01-15\n"
 EPOCH = {"SOURCE_DATE_EPOCH": "1780000000"}
@@ -46,16 +46,8 @@ class _Counter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[str]]]:
     """``(base URL, list of requested paths)`` of a server on 127.0.0.1."""
-    hits: list[str] = []
-    handler = type("Handler", (_Counter,), {"hits": hits})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with counting_server(_Counter) as served:
+        yield served
 
 
 @pytest.fixture
