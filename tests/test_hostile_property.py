@@ -7,7 +7,10 @@ outcome is fine but one: exit 1 ("unexpected error") or an exception that escape
 
 from __future__ import annotations
 
+import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -33,10 +36,26 @@ md_text = st.lists(st.sampled_from(MD_PIECES), max_size=40).map("".join)
 BASE_YAML = "title: Random\nauthor: R. Andom\nlanguage: en\n"
 
 
+@contextmanager
+def _logging_restored() -> Iterator[None]:
+    """The CLI configures the 'bookmaker' loggers for its process (level, handlers, propagate);
+    run in-process, that would silence the warnings later tests in this session count."""
+    loggers = [logging.getLogger(name) for name in ("bookmaker", "weasyprint", "weasyprint.progress", "fontTools")]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
+    try:
+        yield
+    finally:
+        for lg, level, handlers, propagate in saved:
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+            lg.propagate = propagate
+
+
 def _run(book: Path, out: Path, command: str) -> tuple[int, str, BaseException | None]:
     args = {"build": ["build", str(book), "-o", str(out), "--format", "epub", "-q"],
             "check": ["check", str(book), "-q"], "stats": ["stats", str(book)]}[command]
-    result = CliRunner().invoke(main, args, catch_exceptions=True, env={"SOURCE_DATE_EPOCH": "1780000000"})
+    with _logging_restored():
+        result = CliRunner().invoke(main, args, catch_exceptions=True, env={"SOURCE_DATE_EPOCH": "1780000000"})
     escaped = result.exception if result.exception is not None and not isinstance(result.exception, SystemExit) else None
     return result.exit_code, result.output, escaped
 
