@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,21 @@ def build_with_warnings(manuscript: Path, out: Path, formats: tuple[str, ...] = 
         return build(manuscript, out, formats).outputs, seen
     finally:
         logger.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def counting_server(handler: type) -> Iterator[tuple[str, list[str]]]:
+    """Serve on 127.0.0.1 with ``handler`` (a BaseHTTPRequestHandler that appends each path to
+    its class attribute ``hits``); yields ``(base URL, hits)``: tests assert nothing was fetched."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), type("Counting", (handler,), {"hits": hits}))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

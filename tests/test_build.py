@@ -75,6 +75,9 @@ def test_demo_epub_metadata_and_spine(demo_build: Path) -> None:
     spine = [manifest[r.get("idref")] for r in opf.xpath("//opf:itemref", namespaces=NS)]
     chapter_files = [h for h in spine if h.startswith("text/") and h not in ("text/titlepage.xhtml", "text/copyright.xhtml", "text/cover.xhtml")]
     expected = [f"text/{re.sub(r'^[0-9]+-', '', Path(n).stem)}.xhtml" for n in config["contents"]]
+    # The generated Notes and Bibliography come before the about-the-author page and the index (CMOS 1.4).
+    at = expected.index("text/about-the-author.xhtml")
+    expected[at:at] = ["text/book-notes.xhtml", "text/book-bibliography.xhtml"]
     assert chapter_files == expected
 
 

@@ -291,3 +291,75 @@ def test_unknown_list_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
     result = run_cli("build", str(m), "-o", str(tmp_path / "o"), "--format", "epub")
     assert result.returncode == 3
     assert re.search(r"book\.yaml:4: 'lists' expected figures or tables, got 'maps'", result.stderr), result.stderr
+
+
+# -- a generated book with 500+ markers ------------------------------------------------------------
+
+SURNAMES = ["Adler", "Baptiste", "Çelik", "Dvořák", "Eriksen", "Fournier", "García", "Håkansson", "Ibáñez", "Jansen",
+            "Kowalski", "Łukasz", "Moreau", "Nørgaard", "Okafor", "Petrović", "Quintero", "Rossi", "Schäfer", "Tanaka"]
+TOPICS = ["harbours", "lamps", "tides", "storms", "charts", "ledgers", "ships", "bells", "fog", "keepers"]
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five chapters, 560 markers: people, places with sub-entries and sub-sub-entries, see and see also."""
+    root = tmp_path_factory.mktemp("crowded")
+    m = root / "manuscript"
+    m.mkdir()
+    (m / "book.yaml").write_text("title: Many Names\nauthor: Ines Brandt\nlanguage: en\n")
+    count = 0
+    for ch in range(1, 6):
+        paragraphs = [f"# Chapter of {TOPICS[ch]}\n"]
+        for p in range(14):
+            marks = []
+            for k in range(8):
+                n = ch * 100 + p * 8 + k
+                person = SURNAMES[n % len(SURNAMES)]
+                topic = TOPICS[n % len(TOPICS)]
+                marks.append(f"[{person}]{{.index entry=\"{person}, {chr(65 + n % 26)}.\"}}")
+                marks.append(f"[]{{.index entry=\"{topic.capitalize()}!{TOPICS[(n // 3) % 10]}!year {1800 + n % 40}\"}}")
+                count += 2
+            if p == 0:
+                marks.append(f"[雷{ch}]{{.index sort=\"Lei {ch}\" see-also=\"Adler, A.\"}}")
+                count += 1
+            paragraphs.append(" met ".join(marks) + ". " + FILLER)
+        (m / f"{ch:02d}-c.md").write_text("\n\n".join(paragraphs))
+    (m / "99-index.md").write_text("---\nkind: index\n---\n")
+    (m / "index.yaml").write_text("Lanterns: {see: Lamps}\nSeas: {see: Tides}\n")
+    assert count > 500
+    out = root / "out"
+    result = run_cli("build", str(m), "-o", str(out), "--format", "epub")
+    assert result.returncode == 0, result.stderr
+    return out / "many-names.epub"
+
+
+def test_a_book_with_500_markers_passes_epubcheck_and_ace(crowded: Path, tmp_path: Path) -> None:
+    from test_epub import ACE, CHROMIUM, _ace
+
+    _z, docs = _epub(crowded)
+    index = docs["EPUB/text/index.xhtml"]
+    locators = index.xpath('//x:a[@epub:type="index-locator"]', namespaces=NS)
+    assert len(locators) > 500
+    assert index.xpath('//x:li[@epub:type="index-entry"]//x:li//x:li[@epub:type="index-entry"]', namespaces=NS)
+    assert epubcheck_messages(crowded) == []
+    assert ACE.exists() and CHROMIUM.exists(), "Ace by DAISY and chromium are needed (see test_epub)"
+    process = _ace(crowded, tmp_path / "ace")
+    assert process.wait(timeout=300) == 0
+    import json
+
+    report = json.loads((tmp_path / "ace" / "report.json").read_text())
+    found = [(a["earl:test"]["earl:impact"], a["earl:test"]["dct:title"]) for doc in report["assertions"]
+             for a in doc.get("assertions", [])]
+    assert [f for f in found if f[0] in ("critical", "serious")] == []
+
+
+def test_a_wrong_index_yaml_is_a_config_error_with_file_and_line(tmp_path: Path) -> None:
+    m = tmp_path / "m"
+    m.mkdir()
+    (m / "book.yaml").write_text("title: T\nauthor: A\nlanguage: en\n")
+    (m / "01.md").write_text("# One\n\nText [x]{.index}.\n")
+    (m / "index.yaml").write_text("Lamps: {see: Lights}\nTides: {sea: Moon}\n")
+    result = run_cli("build", str(m), "-o", str(tmp_path / "o"), "--format", "epub")
+    assert result.returncode == 3
+    assert re.search(r"index\.yaml:2: 'Tides': unknown key 'sea'", result.stderr), result.stderr
+    assert not (tmp_path / "o" / "t.epub").exists()

@@ -314,6 +314,10 @@ def test_french_spacing_and_guillemets_in_both_formats(french: tuple[Path, Path]
         # The German letter inside the French text takes German quotes and no French spaces.
         assert "„Vergiss nicht, wer du bist.“" in text
     assert any("Table des matières" in page for page in pages) and "Chapitre 1" in printed
+    # The book.yaml title gets the apostrophe too; the file name and identifier stay those of the typed title.
+    assert "L’Horlogère de Genève" in printed and "L'Horlogère" not in printed
+    opf = epub_xml(french[1], "content.opf")
+    assert opf.findtext(".//{http://purl.org/dc/elements/1.1/}title") == "L’Horlogère de Genève"
     assert f"«{N}Ici, on ne se presse pas{N}»" in _normal("".join(chapter_xml(french[1], "L’atelier").itertext()))
 
 
@@ -404,3 +408,15 @@ def test_numbering_words_with_the_catalogue(tmp_path: Path, language: str, label
     assert text(chapter_xml(epub, "La mudanza"), ".//x:p[@class='chapter-number']") == label
     toc = ["".join(a.itertext()) for a in epub_xml(epub, "nav.xhtml").findall(".//x:nav[@id='toc']//x:a", namespaces=XHTML)]
     assert toc[-1] == entry
+
+
+def test_endnotes_heading_in_the_book_language(tmp_path: Path) -> None:
+    book = write_book(tmp_path / "ms", {
+        "book.yaml": "title: Probe\nauthor: A. Autor\nlanguage: de\nnotes: endnotes\n",
+        "01.md": "# Eins\n\nText.[^1]\n\n[^1]: Eine Anmerkung.\n",
+    })
+    result = run_cli("build", str(book), "-o", str(tmp_path / "out"), env=EPOCH)
+    assert result.returncode == 0, result.stderr
+    assert text(chapter_xml(tmp_path / "out" / "probe.epub", "Eins"), ".//x:h2[@class='endnotes-title']") == "Anmerkungen"
+    printed = "\n".join(pdf_text_pages(tmp_path / "out" / "probe.pdf"))
+    assert "Anmerkungen" in printed and "Notes" not in printed

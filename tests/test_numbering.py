@@ -76,7 +76,7 @@ def test_prenumbered_titles_get_no_second_number_in_the_epub(prenumbered: tuple[
 def test_prenumbered_titles_get_no_second_number_in_print(prenumbered: tuple[dict[str, Path], list[str]]) -> None:
     import pymupdf
 
-    pages = pdf_text_pages(prenumbered[0]["pdf"])
+    pages = [t.replace("\xa0", " ") for t in pdf_text_pages(prenumbered[0]["pdf"])]
     opener = next(text for text in pages if "Born in a small town." in text)
     assert "Chapter" not in opener and "I: Ancestry and Early Youth" in opener
     third = next(text for text in pages if "The exception." in text)
@@ -129,7 +129,7 @@ def test_numbering_words_in_the_books_language_epub(german_words: dict[str, Path
 def test_numbering_words_in_the_books_language_pdf(german_words: dict[str, Path]) -> None:
     import pymupdf
 
-    pages = pdf_text_pages(german_words["pdf"])
+    pages = [t.replace("\xa0", " ") for t in pdf_text_pages(german_words["pdf"])]
     opener = next(text for text in pages if "Jahr 1903" in text)
     assert re.search(r"\bdrei\b", opener, re.I), opener
     contents = next(text for text in pages if "Zwei: Die Stadt am Fluss 2" in text)

@@ -173,7 +173,8 @@ def check_footnotes(built: Built) -> tuple[int, int]:
     if built.book.config.notes.footnotes != "page":
         return 0, 0
     dests = built.pdf.dests
-    notes = [n for c in built.book.chapters for n in c.notes]
+    # Page footnotes only: endnotes ([^^label]) are printed in the Notes section.
+    notes = [n for c in built.book.chapters for n in c.notes if n.place == "page"]
     misplaced = [n.id for n in notes if dests.get(n.id) != dests.get(n.ref_id)]
     return len(misplaced), len(notes)
 
@@ -443,7 +444,7 @@ def test_long_running_head_is_shortened_to_one_line(generated: Built) -> None:
 
 def test_figures_fit_with_their_caption_and_tables_repeat_their_header(generated: Built) -> None:
     pdf, g = generated.pdf, generated.geometry
-    figure_pages = [p for p in pdf.pages if any(ln.text.startswith("Growth, chapter") for ln in p.body)]
+    figure_pages = [p for p in pdf.pages if any(re.match(r"^(Figure [\d.]+\.? )?Growth, chapter", ln.text) for ln in p.body)]
     assert figure_pages
     for page in figure_pages:
         image_rects = [info["bbox"] for info in pdf.doc[page.number - 1].get_image_info()]
@@ -685,7 +686,7 @@ def test_figure_is_scaled_to_the_page_and_table_never_overflows(make_book, tmp_p
     try:
         check_glyphs_inside(built)
         pdf, g = built.pdf, built.geometry
-        page = next(p for p in pdf.pages if any(ln.text == "A tall picture" for ln in p.body))
+        page = next(p for p in pdf.pages if any(re.fullmatch(r"(Figure [\d.]+\.? )?A tall picture", ln.text) for ln in p.body))
         images = pdf.doc[page.number - 1].get_image_info()
         assert images and images[0]["bbox"][3] - images[0]["bbox"][1] <= g.text_height
         table_pages = [p for p in pdf.pages if any(re.match(r"^19\d\d\b", ln.text) for ln in p.body)]

@@ -70,7 +70,7 @@ def test_pdf_outline_and_printed_contents_follow_the_same_order(built: tuple[Pat
     in_outline = ["Introduction", "1. Childhood", "The Later Years", "2. Work", "A Late Preface", "Thanks"]
     assert [t for t in outline if t in in_outline] == in_outline
     assert outline.index("Contents") < outline.index("Introduction")
-    pages = pdf_text_pages(built[0])
+    pages = [t.replace("\xa0", " ") for t in pdf_text_pages(built[0])]
     contents = next(text for text in pages if text.lstrip().startswith("Contents"))
     positions = [contents.find(t) for t in titled]
     assert -1 not in positions and positions == sorted(positions), contents
@@ -83,7 +83,7 @@ def test_front_matter_after_the_body_matter_warns_and_prints_as_body(built: tupl
     assert any("late-preface.md:4: the preface 'A Late Preface' comes after 'Childhood'" in w for w in warnings), warnings
     # An epigraph inside the book is a display page: no warning.
     assert not any("Epigraph" in w for w in warnings), warnings
-    contents = next(text for text in pdf_text_pages(built[0]) if text.lstrip().startswith("Contents"))
+    contents = next(text.replace("\xa0", " ") for text in pdf_text_pages(built[0]) if text.lstrip().startswith("Contents"))
     folios = dict(re.findall(r"(Introduction|A Late Preface)[\s.]*?(\w+)\n", contents))
     # The introduction is front matter (roman folio); the late preface is printed among the chapters.
     assert folios["Introduction"] == "ix" and folios["A Late Preface"].isdigit(), contents

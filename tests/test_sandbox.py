@@ -19,7 +19,7 @@ from bookmaker.errors import ManuscriptError
 from bookmaker.log import WarningCounter, logger
 from bookmaker.sandbox import host_allowed, project_fetcher, require_inside
 from bookmaker.sanitize import is_script_url, sanitize_html, svg_problem
-from conftest import epubcheck_messages, run_cli, write_book
+from conftest import counting_server, epubcheck_messages, run_cli, write_book
 
 YAML = "title: A Small Life\nauthor: Jane Doe\nlanguage: en\ndate: 2026-01-15\n"
 EPOCH = {"SOURCE_DATE_EPOCH": "1780000000"}
@@ -46,16 +46,8 @@ class _Counter(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[tuple[str, list[str]]]:
     """``(base URL, list of requested paths)`` of a server on 127.0.0.1."""
-    hits: list[str] = []
-    handler = type("Handler", (_Counter,), {"hits": hits})
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with counting_server(_Counter) as served:
+        yield served
 
 
 @pytest.fixture
@@ -186,6 +178,9 @@ def test_not_script_urls(url: str) -> None:
 
 TITLE = 'Tom & Jerry <3 "Quotes" \u2019n\u2019 \U0001F389'
 AUTHOR = "Zo\u00eb O'Brien & <Sons>"
+#: The title as printed: the book's smart punctuation curls its straight quotes (the title gets
+#: the language's quotes like the text); &, < and the emoji stay as written.
+TITLE_PRINTED = 'Tom & Jerry <3 \u201cQuotes\u201d \u2019n\u2019 \U0001F389'
 CHAPTER = 'Cats & Dogs <b>not bold</b> "yes" \U0001F431'
 
 
@@ -374,13 +369,15 @@ def test_metadata_is_escaped_everywhere(hostile: dict[str, object]) -> None:
         nav = etree.fromstring(z.read(next(n for n in names if n.endswith("nav.xhtml"))))
         ncx = etree.fromstring(z.read(next(n for n in names if n.endswith(".ncx"))))
         chapter = etree.fromstring(z.read(next(n for n in names if n.endswith("text/a.xhtml"))))
-    assert opf.xpath("string(//dc:title)", namespaces=ns) == TITLE
+    assert opf.xpath("string(//dc:title)", namespaces=ns) == TITLE_PRINTED
     assert opf.xpath("string(//dc:creator)", namespaces=ns) == AUTHOR
     assert opf.xpath("string(//dc:publisher)", namespaces=ns) == 'A&B "Press" <Ltd>'
-    assert opf.xpath("string(//dc:description)", namespaces=ns) == 'Less < more & "quoted" \U0001F4DA'
+    # The description is inline Markdown with the book's smart punctuation (README, 'Markdown in
+    # book.yaml'): its straight quotes curl, its < and & stay text.
+    assert opf.xpath("string(//dc:description)", namespaces=ns) == 'Less < more & \u201cquoted\u201d \U0001F4DA'
     assert CHAPTER in [" ".join(t.split()) for t in nav.xpath("//x:nav//x:a//text()", namespaces=ns)] or any(
         CHAPTER in "".join(a.itertext()) for a in nav.xpath("//x:nav//x:a", namespaces=ns))
-    assert ncx.xpath("string(//ncx:docTitle/ncx:text)", namespaces=ns) == TITLE
+    assert ncx.xpath("string(//ncx:docTitle/ncx:text)", namespaces=ns) == TITLE_PRINTED
     assert any(CHAPTER in t for t in ncx.xpath("//ncx:navLabel/ncx:text/text()", namespaces=ns))
     assert chapter.xpath("string(//x:title)", namespaces=ns) == CHAPTER
     assert chapter.xpath("count(//x:b)", namespaces=ns) == 0  # markup in a title stays text
@@ -388,7 +385,7 @@ def test_metadata_is_escaped_everywhere(hostile: dict[str, object]) -> None:
     with pymupdf.open(out / "hostile.pdf") as doc:
         meta = doc.metadata
         text = "".join(page.get_text() for page in doc)
-    assert meta["title"] == TITLE
+    assert meta["title"] == TITLE_PRINTED
     assert meta["author"] == AUTHOR
     assert "Cats & Dogs <b>not bold</b>" in text
 

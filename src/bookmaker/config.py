@@ -171,6 +171,10 @@ class BookConfig:
     smart_punctuation: bool = True
     #: Lists after the contents (``lists: [figures, tables]``), in the order given.
     lists: list[str] = field(default_factory=list)
+    #: ``title`` and ``subtitle`` as typed (straight quotes): the output file name and the derived identifier stay
+    #: what they were before smart quotes reached the title.
+    title_as_written: str = ""
+    subtitle_as_written: str | None = None
     #: The author's wording for generated text (``labels:``), by label name (see ``bookmaker.labels``).
     labels: dict[str, str] = field(default_factory=dict)
     pdf: PdfOptions = field(default_factory=PdfOptions)
@@ -461,6 +465,14 @@ def _validate(path: Path, data: _LineDict) -> BookConfig:
     )
     if language and _LANG_RE.match(language):
         _check_language(path, data, language, config.labels)
+    config.title_as_written, config.subtitle_as_written = config.title, config.subtitle
+    if config.smart_punctuation and language and _LANG_RE.match(language):
+        # The title is printed on the half-title, title and copyright pages and named in the metadata:
+        # the same quotes and apostrophes as the text (L'Horlogère -> L’Horlogère).
+        from bookmaker.quotes import educate_text
+
+        config.title = educate_text(config.title, language)
+        config.subtitle = educate_text(config.subtitle, language) if config.subtitle else None
     # The print geometry is checked here too, so that every build (EPUB-only included)
     # and `bookmaker check` report a bad 'pdf.trim' with the other problems.
     from bookmaker.geometry import Geometry

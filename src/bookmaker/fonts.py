@@ -17,14 +17,19 @@ from bookmaker.model import Book
 #: Font files a theme may bundle in its fonts/ folder.
 FONT_SUFFIXES = (".otf", ".ttf", ".woff", ".woff2")
 
-#: A fontconfig configuration with no font folder and no system include: the only fonts
-#: WeasyPrint then knows are those its @font-face rules add (``FcConfigAppFontAddFile``), so
-#: a character the theme lacks prints as the theme font's empty box (which we report) instead
-#: of silently coming from whatever the machine has installed (DejaVu on Debian).
+#: A fontconfig configuration with no system include: the fonts WeasyPrint then knows are
+#: those its @font-face rules add (``FcConfigAppFontAddFile``) and the default theme's bundled
+#: faces, so a character the theme lacks prints as a bundled font's empty box (which we report)
+#: instead of silently coming from whatever the machine has installed (DejaVu on Debian).
+#: The bundled folder must be listed: when every @font-face of a family fails to load (a
+#: refused URL) and fontconfig knows no font at all, Pango hands WeasyPrint a NULL font and
+#: the process dies with SIGSEGV ("pango_font_describe_with_absolute_size: assertion 'font
+#: != NULL' failed"); with the folder, generic families such as ``serif`` resolve to it.
 _PRIVATE_CONF = """<?xml version="1.0"?>
 <!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">
 <fontconfig>
   <!-- bookmaker: only the theme's fonts, which WeasyPrint adds from @font-face. -->
+  <dir>{fonts}</dir>
   <cachedir>{cache}</cachedir>
 </fontconfig>
 """
@@ -34,7 +39,12 @@ _PRIVATE_CONF = """<?xml version="1.0"?>
 def _private_conf() -> str:
     folder = Path(tempfile.mkdtemp(prefix="bookmaker-fontconfig-"))
     path = folder / "fonts.conf"
-    path.write_text(_PRIVATE_CONF.format(cache=folder / "cache"), encoding="utf-8")
+    from xml.sax.saxutils import escape
+
+    from bookmaker.resources import default_styles
+
+    fonts = escape(str(default_styles() / "fonts"))
+    path.write_text(_PRIVATE_CONF.format(fonts=fonts, cache=escape(str(folder / "cache"))), encoding="utf-8")
     return str(path)
 
 

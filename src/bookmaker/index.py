@@ -200,7 +200,7 @@ def read_index_file(book: Book) -> list[tuple[str, tuple[str, ...], str | None, 
     out = []
     for key, value in data.items():
         line = lines.get(key)
-        line = line + 1 if isinstance(line, int) else None
+        line = line if isinstance(line, int) else None
         value = {} if value is None else value
         if isinstance(value, str):
             value = {"see": value}

@@ -39,6 +39,11 @@ BM512       warning   an image size (``{width=...}``, ``{height=...}``) that is 
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
+BM610       warning   a build stopped while committing its outputs was completed or rolled back (build only)
+BM611       warning   control characters (NUL and others) removed from a chapter
+BM612       warning   a JPEG image cut short (part of it prints grey)
+BM613       warning   a theme stylesheet's @import or remote URL removed from the EPUB (build only)
+BM614       warning   a table with more columns than a printed page holds
 BM730       warning   citation key that is not in the bibliography (printed as [key])
 BM700       warning   index marker without an entry
 BM701       warning   index entry with more than three levels (the rest is dropped)
@@ -89,6 +94,7 @@ SEVERITY = {
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
     "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM512": WARNING, "BM530": WARNING, "BM601": WARNING, "BM602": WARNING, "BM730": WARNING,
+    "BM610": WARNING, "BM611": WARNING, "BM612": WARNING, "BM613": WARNING, "BM614": WARNING,
     "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
     "BM705": WARNING, "BM706": WARNING,
     **{f"BM{n}": WARNING for n in range(800, 819)},

@@ -223,16 +223,26 @@ def _key_phrase(call: etree._Element, new_id: str) -> tuple[str | None, str | No
     are wrapped in a ``<span class="key">`` so that the layout can report their page.
     """
     previous = call.getprevious()
+    # Calls side by side ("text.[^1][^^2]"): the phrase is the one before the first of them.
+    while previous is not None and previous.tag == "noteref" and not (previous.tail or "").strip():
+        call, previous = previous, previous.getprevious()
     parent = call.getparent()
     before = previous.tail if previous is not None else parent.text
-    if previous is not None and not (before or "").strip():
-        # The call follows an element: an explicit key span, or emphasis and the like.
+    if previous is not None and not (before or "").strip(_TRAILING_PUNCT):
+        # The call follows an element: an explicit key span, or emphasis, an index term and the like.
         classes = (previous.get("class") or "").split()
-        phrase = _WS_RE.sub(" ", previous.text_content()).strip()
-        if "key" in classes or len(phrase.split()) <= KEY_WORDS:
+        phrase = _WS_RE.sub(" ", "".join(previous.itertext())).strip()
+        if "key" in classes:
             if not previous.get("id"):
                 previous.set("id", new_id)
             return phrase.strip(_TRAILING_PUNCT) or None, previous.get("id")
+        if phrase and len(phrase.split()) <= KEY_WORDS:
+            # Its own id may belong to another pass (index markers): key a span inside it.
+            inner = etree.Element("span", {"class": "key", "id": new_id})
+            inner.text, previous.text = previous.text, None
+            inner.extend(list(previous))
+            previous.append(inner)
+            return phrase.strip(_TRAILING_PUNCT) or None, new_id
         before = phrase
     if not (before or "").strip():
         return None, None

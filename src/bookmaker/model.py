@@ -220,7 +220,7 @@ class Book:
         """The base name of the output files."""
         from bookmaker.transforms import slugify
 
-        return self.config.slug or slugify(self.config.title) or "book"
+        return self.config.slug or slugify(self.config.title_as_written or self.config.title) or "book"
 
     def chapter(self, chapter_id: str) -> Chapter:
         """Look a chapter up by id."""

@@ -100,16 +100,20 @@ def note_item(chapter: Chapter, note: Note) -> etree._Element:
     paragraphs = [el for el in body if el.tag == "p"]
     first = paragraphs[0] if paragraphs else etree.SubElement(body, "p")
     lead: list[etree._Element] = []
-    if note.place == "keyed" and note.key_id:
+    if note.place == "keyed":
+        # Without a phrase (a call opening a paragraph) the note is keyed to the page alone.
+        anchor = note.key_id or note.ref_id
         li.set("class", "endnote keyed")
-        li.set("data-anchor", note.key_id)
-        page = etree.Element("pageref", {"chapter": chapter.id, "anchor": note.key_id})
+        li.set("data-anchor", anchor)
+        page = etree.Element("pageref", {"chapter": chapter.id, "anchor": anchor})
         page.tail = " "
-        key = etree.Element("a", {"class": "note-key", "data-chapter": chapter.id, "data-anchor": note.key_id})
-        em = etree.SubElement(key, "em")
-        em.text = note.key or ""
-        key.tail = ": "
-        lead = [page, key]
+        lead = [page]
+        if note.key:
+            key = etree.Element("a", {"class": "note-key", "data-chapter": chapter.id, "data-anchor": anchor})
+            em = etree.SubElement(key, "em")
+            em.text = note.key
+            key.tail = ": "
+            lead.append(key)
     else:
         li.set("data-anchor", note.ref_id)
         number = etree.Element("a", {"class": "endnote-number", "data-chapter": chapter.id, "data-anchor": note.ref_id})

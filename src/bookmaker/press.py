@@ -45,7 +45,7 @@ def interior_pages(book: Book) -> int:
     with tempfile.TemporaryDirectory(prefix="bookmaker-pages-") as tmp:
         result = PdfBuilder(book).build_pdf(Path(tmp))
         pages = result.layout.page_count
-    return pages + pages % 2 if book_printer(book) else pages
+    return pages
 
 
 def build_cover(book: Book, outdir: Path, pages: int, printer: str | None = None) -> tuple[Path, Path]:
@@ -54,6 +54,8 @@ def build_cover(book: Book, outdir: Path, pages: int, printer: str | None = None
 
     if printer is not None and printer != book.config.pdf.printer:
         book.config.pdf.printer = printer
+    # Printers bind leaves: an odd count is printed with a blank page at the end, and the spine is that thick.
+    pages += pages % 2
     logger.info("Making the cover wrap for %d pages", pages)
     cover = CoverWrapBuilder(book, pages).build_cover(outdir)
     return cover.path, write_ebook_cover(book, outdir)

@@ -363,3 +363,13 @@ class SmartQuotesExtension(Extension):
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown API)
         md.treeprocessors.register(SmartQuotes(md, self.language), "bookmaker_quotes", 5)
+
+
+def educate_text(text: str, language: str) -> str:
+    """A plain string (a book.yaml title) with the quotes, apostrophes and French spacing of ``language``."""
+    if "'" not in text and '"' not in text and not uses_french_spacing(language):
+        return text
+    holder = ET.Element("p")
+    holder.text = text
+    SmartQuotes(Markdown(), language).run(holder)
+    return holder.text or ""

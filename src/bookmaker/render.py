@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jinja2
 
+from bookmaker.fields import field_html, field_text
 from bookmaker.resources import TEMPLATES
 from bookmaker.sandbox import template_environment
 
@@ -13,7 +14,7 @@ from bookmaker.sandbox import template_environment
 def template_env(theme: Path | None = None) -> jinja2.Environment:
     """An environment that autoescapes and fails on undefined names."""
     search = [str(theme / "templates")] if theme and (theme / "templates").is_dir() else []
-    return template_environment(
+    env = template_environment(
         search + [str(TEMPLATES)],
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -21,3 +22,7 @@ def template_env(theme: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    # book.yaml's rights, edition and description are inline Markdown (bookmaker.fields).
+    env.filters["markdown"] = field_html
+    env.filters["plain"] = field_text
+    return env

@@ -270,7 +270,8 @@ def derive_identifier(book: Book) -> str:
         return f"urn:isbn:{config.isbn}"
     import uuid
 
-    seed = "|".join([config.title, config.subtitle or ""] + [a.name for a in config.authors])
+    # The title as typed: smart quotes in it must not change the identifier of an existing book.
+    seed = "|".join([config.title_as_written or config.title, config.subtitle_as_written or ""] + [a.name for a in config.authors])
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'bookmaker:' + seed)}"
 
 

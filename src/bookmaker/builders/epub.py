@@ -14,6 +14,7 @@ from lxml import etree
 from bookmaker.builders import Builder, chapter_label, role_labels, roman, toc_label
 from bookmaker.cover import generate_cover
 from bookmaker.errors import BookmakerError
+from bookmaker.fields import field_text
 from bookmaker.fontsubset import epub_fonts, fonts_css, mark_cjk_runs
 from bookmaker.labels import labels_for
 from bookmaker.model import Book, Chapter, Image, Note, TocEntry
@@ -419,7 +420,8 @@ class EpubBuilder(Builder):
         for key in ("publisher", "rights", "description"):
             value = getattr(config, key)
             if value:
-                eb.add_metadata("DC", key, value)
+                # rights and description are inline Markdown: metadata takes their text.
+                eb.add_metadata("DC", key, value if key == "publisher" else field_text(value, config.language))
         for subject in config.subjects:
             eb.add_metadata("DC", "subject", subject)
         if config.isbn and book.identifier != f"urn:isbn:{config.isbn}":

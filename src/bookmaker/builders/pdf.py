@@ -29,6 +29,7 @@ from bookmaker.fonts import warn_missing
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.index import PageLabels, PlaceholderLabels, page_targets
 from bookmaker.labels import labels_for
+from bookmaker.lastline import protect_endings
 from bookmaker.layoutcache import LayoutCache
 from bookmaker.log import logger, warn
 from bookmaker.markup import line_in_file
@@ -294,6 +295,7 @@ class PdfBuilder(Builder):
         """Print-only touches: the opening paragraph (drop cap), attributions in quotations."""
         wrap_cjk(body)
         wrap_code(body, self.geometry.text_width, default_styles() / "fonts")
+        protect_endings(body)
         for quote in body.iter("blockquote"):
             paragraphs = [p for p in quote if p.tag == "p"]
             if len(paragraphs) > 1 and _ATTRIBUTION_RE.match(paragraphs[-1].text or ""):
