@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +19,32 @@ class Part:
 @dataclass(frozen=True)
 class Placement:
     """A page of the book: page ``page`` of part ``part`` (None for a blank), and the page of
-    the folio document to lay over it (None for none)."""
+    a folio document to lay over it, as (document, page) (None for none)."""
 
     part: int | None
     page: int
-    folio: int | None
+    folio: tuple[int, int] | None
 
 
-def assemble(target: Path, parts: list[Part], placements: list[Placement], folios: Path | None,
-             blank: int | None) -> None:
-    """Write ``target``: part 0 (the front matter) gives the metadata; the pages follow
-    ``placements``; a blank page is page ``blank`` of the folio document."""
+def assemble(target: Path, parts: list[Part], placements: list[Placement], folios: list[Path],
+             blank: tuple[int, int] | None, created: datetime | None = None) -> None:
+    """Write ``target``: part 0 (the front matter) gives the metadata, dated ``created``; the
+    pages follow ``placements``, with folios from the documents ``folios``; a blank page is
+    the page ``blank`` gives as (folio document, page)."""
     import pikepdf
 
     sources = [pikepdf.open(part.pdf) for part in parts]
-    folio_pdf = pikepdf.open(folios) if folios is not None else None
+    folio_pdfs = [pikepdf.open(path) for path in folios]
     out = pikepdf.new()
     try:
         base = sources[0]
         # Metadata and language from the front matter, as one WeasyPrint document would write them.
-        out.docinfo = out.make_indirect(pikepdf.Dictionary({key: value for key, value in base.docinfo.items()}))
+        info = {key: value for key, value in base.docinfo.items()}
+        if created is not None:
+            # As WeasyPrint writes dates (PDF 1.7, 7.9.4), from the build's one clock.
+            stamp = pikepdf.String(created.strftime("D:%Y%m%d%H%M%SZ"))
+            info["/CreationDate"] = info["/ModDate"] = stamp
+        out.docinfo = out.make_indirect(pikepdf.Dictionary(info))
         for key in ("/Lang", "/ViewerPreferences", "/MarkInfo"):
             if key in base.Root:
                 value = base.Root[key]
@@ -45,22 +52,21 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
         first_page: dict[int, int] = {}
         for index, placement in enumerate(placements):
             if placement.part is None:
-                assert folio_pdf is not None and blank is not None
-                out.pages.append(folio_pdf.pages[blank])
+                assert blank is not None
+                out.pages.append(folio_pdfs[blank[0]].pages[blank[1]])
                 continue
             first_page.setdefault(placement.part, index - placement.page)
             out.pages.append(sources[placement.part].pages[placement.page])
-            if placement.folio is not None and folio_pdf is not None:
-                _overlay(out, out.pages[-1], folio_pdf.pages[placement.folio], f"/BookmakerFolio{index}")
+            if placement.folio is not None:
+                document, page = placement.folio
+                _overlay(out, out.pages[-1], folio_pdfs[document].pages[page], f"/BookmakerFolio{index}")
         _destinations(out, parts, sources, first_page)
         _outline(out, parts, first_page)
         out.save(target, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
     finally:
-        for source in sources:
+        for source in (*sources, *folio_pdfs):
             source.close()
-        if folio_pdf is not None:
-            folio_pdf.close()
 
 
 def _overlay(out: Any, page: Any, folio: Any, name: str) -> None:

@@ -130,28 +130,61 @@ class LayoutEngine:
     def __init__(self, roots: Sequence[Path], allow: Sequence[str], base: Path) -> None:
         self.fetcher = ProjectFetcher(list(roots), allow)
         self.base = base
+        self.scope = (tuple(roots), tuple(allow))
 
     def render(self, html_text: str, styles: Styles, options: dict[str, Any]):  # type: ignore[no-untyped-def]
         """Lay ``html_text`` out once; returns a WeasyPrint ``Document``."""
         from weasyprint import CSS, HTML
+
+        apply_footnote_fix()
+        fonts, profiles, theme_css = self._theme(styles)
+        css = [*theme_css, CSS(string=styles.generated, font_config=fonts, color_profiles=profiles,
+                               url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")]
+        return HTML(string=html_text, base_url=str(self.base) + "/", url_fetcher=self.fetcher).render(
+            stylesheets=css, font_config=fonts, color_profiles=profiles, **options)
+
+    def _theme(self, styles: Styles) -> tuple[Any, dict[str, Any], list[Any]]:
+        """The theme's parsed stylesheets with their FontConfiguration, parsed once per process.
+
+        Parsing the theme and loading its @font-face fonts cost about 0.2 s a document (WeasyPrint
+        copies every font file to a temporary folder for fontconfig); a book laid out section by
+        section, or several times to settle its numbers, reuses them.  The theme's files are
+        keyed by size and time, so an edited theme is parsed afresh.
+        """
+        from weasyprint import CSS
         from weasyprint.text.fonts import FontConfiguration
 
         from bookmaker.fonts import theme_fonts_only
 
-        apply_footnote_fix()
-        # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
-        with theme_fonts_only():
-            fonts = FontConfiguration()
-        # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
-        profiles: dict[str, Any] = {}
-        css = [
-            CSS(filename=str(p), font_config=fonts, color_profiles=profiles, url_fetcher=self.fetcher)
-            for p in styles.files
-        ]
-        css.append(CSS(string=styles.generated, font_config=fonts, color_profiles=profiles,
-                       url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/"))
-        return HTML(string=html_text, base_url=str(self.base) + "/", url_fetcher=self.fetcher).render(
-            stylesheets=css, font_config=fonts, color_profiles=profiles, **options)
+        # The stylesheets and every file of the theme folder (its fonts) by size and time.
+        theme_files = sorted(p for p in styles.generated_base.rglob("*") if p.is_file())
+        key = (self.scope, tuple((p, _file_stamp(p)) for p in (*styles.files, *theme_files)))
+        prepared = _THEMES.get(key)
+        if prepared is None:
+            # One FontConfiguration for every CSS and the render, or @font-face is ignored (engine-notes 9).
+            with theme_fonts_only():
+                fonts = FontConfiguration()
+            # Like fonts, @color-profile rules only reach the PDF through one shared dict (PDF/X output intent).
+            profiles: dict[str, Any] = {}
+            css = [CSS(filename=str(p), font_config=fonts, color_profiles=profiles, url_fetcher=self.fetcher)
+                   for p in styles.files]
+            prepared = (fonts, profiles, css)
+            _THEMES.clear()  # one theme at a time: each holds its fonts' temporary copies
+            _THEMES[key] = prepared
+        return prepared
+
+
+#: The theme last parsed in this process (``LayoutEngine._theme``).
+_THEMES: dict[Any, tuple[Any, dict[str, Any], list[Any]]] = {}
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int]:
+    """What tells an edited file from the one parsed before: size, mtime and inode."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1, -1)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def page_count(document) -> int:  # type: ignore[no-untyped-def]
@@ -367,6 +400,8 @@ class SectionJob:
     strip_folios: bool
     #: Pixel sizes of the book's images by URI, for the resolution check.
     image_sizes: tuple[tuple[str, int, int], ...] = ()
+    #: A document of folios: the margin boxes to keep on each page (the rest are dropped).
+    keep: tuple[tuple[str, ...], ...] | None = None
 
 
 def _content_css(content: Any) -> str | None:
@@ -443,10 +478,10 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
     Runs in a worker process or in the build's own; the JSON is what the merge needs
     (page count, anchors by page, page starts, outline, folio boxes, image resolutions).
     """
-    import json
-    import os
-
     document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
+    if job.keep is not None:
+        _keep_only(document, job.keep)
+        return _save(job, document, {"pages": len(document.pages)})
     local = [str(i) for i in range(len(document.pages))]
     anchors: dict[str, int] = {}
     for index, page in enumerate(document.pages):
@@ -466,6 +501,14 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
         "column_tops": (column_tops(document, "index-entries", "index-entry", "index-continued")
                         if "index-entries" in job.html else []),
     }
+    return _save(job, document, info)
+
+
+def _save(job: SectionJob, document: Any, info: dict[str, Any]) -> dict[str, Any]:
+    """Write the section's PDF and report into the cache folder."""
+    import json
+    import os
+
     job.folder.mkdir(parents=True, exist_ok=True)
     # Written under a private name and renamed: two builds sharing the cache never see half a file.
     tmp_pdf = job.folder / f".{job.key}.{os.getpid()}.pdf"
@@ -477,33 +520,12 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
     return info
 
 
-def lay_out_folios(job: SectionJob, wanted: Sequence[Sequence[str]]) -> None:
-    """Lay out the document of folios (one page per body page) and keep only its folio boxes."""
-    import os
-
-    document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
-    _keep_only(document, wanted)
-    job.folder.mkdir(parents=True, exist_ok=True)
-    tmp_pdf = job.folder / f".{job.key}.{os.getpid()}.pdf"
-    write_pdf(document, tmp_pdf, {"pdf_identifier": False, **dict(job.options)})
-    os.replace(tmp_pdf, job.folder / f"{job.key}.pdf")
-
-
 def run_jobs(jobs: Sequence[SectionJob], workers: int) -> list[dict[str, Any]]:
     """Lay the sections out, in ``workers`` processes when there are several to do."""
-    if workers <= 1 or len(jobs) <= 1:
-        return [lay_out_section(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from bookmaker.pool import LayoutPool
 
-    # forkserver: workers fork from a clean server that never held this process's
-    # fontconfig or Pango state (a plain fork after WeasyPrint has run is unsafe).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bookmaker.engine", "weasyprint"])
+    pool = LayoutPool(workers)
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            return list(pool.map(lay_out_section, jobs))
-    except (BrokenProcessPool, OSError) as error:
-        logger.debug("worker processes failed (%s); laying out in this process", error)
-        return [lay_out_section(job) for job in jobs]
+        return pool.run(jobs)
+    finally:
+        pool.close()

@@ -97,13 +97,15 @@ def _faces(faces: tuple[tuple[str, str, str], ...], family: str, chars: set[str]
 def epub_fonts(text: str, embed_body: bool, code: str = "") -> list[EmbeddedFont]:
     """The fonts to embed for a book whose documents contain ``text``, ``code`` of it in code."""
     fonts: list[EmbeddedFont] = []
+    # The distinct characters first: the text is the whole book, its alphabet a few hundred.
+    alphabet, code_alphabet = set(text), set(code)
     if code.strip():
-        chars = {ch for ch in code if ch.isprintable() and not is_cjk(ch)} | {chr(c) for c in range(0x20, 0x7F)}
+        chars = {ch for ch in code_alphabet if ch.isprintable() and not is_cjk(ch)} | {chr(c) for c in range(0x20, 0x7F)}
         fonts += _faces(MONO_FONTS, MONO_FAMILY, chars, mono=True)
-    cjk = {ch for ch in text if is_cjk(ch)}
+    cjk = {ch for ch in alphabet if is_cjk(ch)}
     if embed_body:
         # Printable ASCII always, so that a reader's UI strings and later edits still render.
-        latin = {ch for ch in text if not is_cjk(ch) and ch.isprintable()} | {chr(c) for c in range(0x20, 0x7F)}
+        latin = {ch for ch in alphabet if not is_cjk(ch) and ch.isprintable()} | {chr(c) for c in range(0x20, 0x7F)}
         fonts += _faces(BODY_FONTS, BODY_FAMILY, latin)
     data = subset_font(CJK_FONT, cjk) if cjk else None
     if data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from bookmaker.citations import Citations, load_citations
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
 from bookmaker.passes import run_passes
+from bookmaker.pool import LayoutPool
 from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
@@ -97,13 +99,15 @@ def build(
     cache: bool = True,
     workers: int | None = None,
     printer: str | None = None,
+    pool: LayoutPool | None = None,
 ) -> BuildResult:
     """Read the manuscript once, write every requested format, then commit them into ``outdir`` together.
 
     ``before_commit`` runs after every output is written and before any replaces an old one
     (``--strict`` fails there): a failed build leaves the previous outputs as they were.
     ``cache`` keeps laid-out sections in ``OUT/.bookmaker-cache`` for the next build;
-    ``workers`` is the number of layout processes (default: one per core).
+    ``workers`` is the number of layout processes (default: one per core); ``pool`` gives
+    worker processes that outlive the build (a watch session keeps them).
     ``formats`` None means the defaults: pdf and epub, and the cover when ``pdf.printer`` is set;
     ``printer`` overrides ``pdf.printer`` (``bookmaker package --for``).
     """
@@ -115,6 +119,12 @@ def build(
         formats = FORMATS + (("cover",) if config.pdf.printer not in (None, "none") else ())
     result = BuildResult()
     staging: Staging | None = None
+    own_pool = None
+    # The PDF standards are laid out as one document, in this process (PdfBuilder.sectioned).
+    if pool is None and "pdf" in formats and not config.pdf.standard:
+        # Started before the manuscript is read, so that the workers import WeasyPrint meanwhile.
+        pool = own_pool = LayoutPool(workers if workers is not None else (os.cpu_count() or 1))
+        pool.start()
     try:
         # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
         with budget(config.limits, config.path):
@@ -123,7 +133,7 @@ def build(
             staging = Staging(outdir)
             try:
                 cache_dir = outdir / CACHE_NAME if cache else None
-                _write_outputs(book, staging.dir, formats, result, cache_dir, workers)
+                _write_outputs(book, staging.dir, formats, result, cache_dir, workers, pool)
             except OSError as exc:
                 if exc.errno in _DISK_ERRORS:
                     raise OutputError(f"cannot write the outputs: {exc.strerror}; the previous outputs were left untouched", outdir) from None
@@ -136,6 +146,8 @@ def build(
     finally:
         if staging is not None:
             staging.close()
+        if own_pool is not None:
+            own_pool.close()
     result.seconds = time.monotonic() - start
     return result
 
@@ -145,13 +157,14 @@ _DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult,
-                   cache: Path | None = None, workers: int | None = None) -> None:
+                   cache: Path | None = None, workers: int | None = None,
+                   pool: LayoutPool | None = None) -> None:
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book, cache=cache, workers=workers).build_pdf(folder)
+        pdf = PdfBuilder(book, cache=cache, workers=workers, pool=pool).build_pdf(folder)
         book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages

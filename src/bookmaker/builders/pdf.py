@@ -37,6 +37,7 @@ from bookmaker.model import Book, Chapter, Note, PrintLayout
 from bookmaker.notes import note_number, notes_chapter
 from bookmaker.notes import running_head as notes_running_head
 from bookmaker.output import atomic_output
+from bookmaker.pool import LayoutPool
 from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
 from bookmaker.xrefs import MISSING, figure_lists
@@ -80,12 +81,14 @@ class PdfBuilder(Builder):
     suffix = "pdf"
 
     def __init__(self, book: Book, cache: Path | None = None, workers: int | None = None,
-                 back_matter: list[BackMatter] | None = None) -> None:
+                 back_matter: list[BackMatter] | None = None, pool: LayoutPool | None = None) -> None:
         super().__init__(book)
         #: The layout cache's folder (None: a private one, removed after the build).
         self.cache = cache
         #: Worker processes for the layout (default: one per core).
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        #: Worker processes shared with the caller (a watch session); None: the build's own.
+        self.pool = pool
         #: Generated back matter, laid out after the body from its layout (``pdfsections.BackMatter``).
         self.back_matter = list(back_matter or [])
         # Validate pdf: in book.yaml before any work (ConfigError names the key).
@@ -572,8 +575,9 @@ class PdfBuilder(Builder):
         target = self.output_path(outdir)
         if self.sectioned():
             cache = LayoutCache(self.cache)
+            pool = self.pool or LayoutPool(self.workers)
             try:
-                sections = SectionedLayout(self, cache, self.workers, self.back_matter)
+                sections = SectionedLayout(self, cache, pool, self.back_matter)
                 with atomic_output(target) as tmp:
                     layout = sections.build(tmp)
                 self.layouts = sections.layouts
@@ -584,6 +588,8 @@ class PdfBuilder(Builder):
                 logger.info("laying the book out as one document: %s", why)
             finally:
                 cache.close()
+                if pool is not self.pool:
+                    pool.close()
         self.numbers_from, self.continued = None, frozenset()
         document = self.settle_numbers(self.layout())
         self.check_images(document)

@@ -4,6 +4,7 @@ all merged into one PDF with folios laid over the pages."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 #: Contents entries laid out apart from the contents print the folio the body's layout gave them.
 LITERAL_TOC_CSS = "nav.toc .toc-entry > a[data-page]::after { content: leader('. ') attr(data-page); }\n"
-#: Body sections carry a fixed creation date: their metadata is dropped at the merge, and a date
-#: that changed with every build would make every cache key new.
+#: Sections carry a fixed creation date: a date that changed with every build would make every
+#: cache key new; the merge writes the build's own date (``assemble``).
 SECTION_DATE = "2000-01-01T00:00:00Z"
 _CREATED_RE = re.compile(r'(<meta name="dcterms\.(?:created|modified)" content=")[^"]*(")')
 
@@ -43,20 +44,22 @@ class Laid:
     parts: list[Part] = field(default_factory=list)
     placements: list[Placement] = field(default_factory=list)
     layout: PrintLayout | None = None
-    folio_key: str | None = None
-    blank: int | None = None
+    #: The body sections' documents of folios, in order (``_folio_jobs``).
+    folio_docs: list[Path] = field(default_factory=list)
+    #: The blank page: (folio document, page).
+    blank: tuple[int, int] | None = None
 
 
 class SectionedLayout:
     """Lay the book out as separate documents, cached by content and laid out in parallel."""
 
-    def __init__(self, builder: PdfBuilder, cache: LayoutCache, workers: int,
+    def __init__(self, builder: PdfBuilder, cache: LayoutCache, pool: engine.LayoutPool,
                  back_matter: list[BackMatter] | None = None) -> None:
         import weasyprint
 
         self.builder = builder
         self.cache = cache
-        self.workers = workers
+        self.pool = pool
         self.back_matter = back_matter or []
         config = builder.book.config
         self.roots = tuple(builder._fetcher_roots())
@@ -92,14 +95,13 @@ class SectionedLayout:
                 found[job.key] = cached
         unique = list({job.key: job for job in todo}.values())
         if unique:
-            logger.debug("laying out %d of %d sections (%d workers)", len(unique), len(jobs), self.workers)
-            for job, info in zip(unique, engine.run_jobs(unique, self.workers)):
+            logger.debug("laying out %d of %d sections (%d workers)", len(unique), len(jobs), self.pool.workers)
+            for job, info in zip(unique, self.pool.run(unique)):
                 found[job.key] = info
         return [found[job.key] for job in jobs]
 
     def _body_html(self, fragment: str) -> str:
-        html_text = self.builder.wrap_html([], [fragment], front=False)
-        return _CREATED_RE.sub(lambda m: m.group(1) + SECTION_DATE + m.group(2), html_text)
+        return _undated(self.builder.wrap_html([], [fragment], front=False))
 
     # ---- the layout -------------------------------------------------------------------------------
 
@@ -117,36 +119,87 @@ class SectionedLayout:
         body = self._run(body_jobs)
         # The body's folios do not depend on the front matter: arabic numbering starts at its first page.
         body_folios = self._body_folios(body)
-        front_html = builder.wrap_html(before_toc, front_fragments, front=True, pages=body_folios)
+        # Undated too, or the front matter would be laid out again by every build; the merge
+        # writes the build's date into the book's metadata.
+        front_html = _undated(builder.wrap_html(before_toc, front_fragments, front=True, pages=body_folios))
         front_job = self._job(front_html, styles, False)
-        (front,) = self._run([front_job])
+        # The front matter and the body's folios are laid out together: neither needs the other.
+        folio_jobs = self._folio_jobs(body, styles)
+        front, *folio_infos = self._run([front_job, *folio_jobs])
         jobs = [front_job, *body_jobs]
         infos = [front, *body]
-        self._place(laid, jobs, infos)
         for hook in self.back_matter:
+            self._place(laid, jobs, infos, folio_jobs)
             assert laid.layout is not None
             extra = [self._job(self._body_html(fragment), styles, True) for fragment in hook(laid.layout)]
             if extra:
                 jobs += extra
                 infos += self._run(extra)
-                self._place(laid, jobs, infos)
-        self._folios(laid, styles)
+                folio_jobs = self._folio_jobs(infos[1:], styles)
+                self._run(folio_jobs)
+        self._place(laid, jobs, infos, folio_jobs)
         return laid
+
+    def _body_starts(self, body: list[dict[str, Any]]) -> list[int]:
+        """Where each body section starts, counted from the body's first page (a recto, folio 1)."""
+        starts, page = [], 0
+        for info in body:
+            page += page % 2  # every section opens on a recto
+            starts.append(page)
+            page += info["pages"]
+        return starts
 
     def _body_folios(self, body: list[dict[str, Any]]) -> dict[str, str]:
         folios: dict[str, str] = {}
-        page = 0
-        for info in body:
-            page += page % 2  # every section opens on a recto
+        for start, info in zip(self._body_starts(body), body):
             for name, local in info["anchors"].items():
-                folios.setdefault(name, str(page + local + 1))
-            page += info["pages"]
+                folios.setdefault(name, str(start + local + 1))
         return folios
 
-    def _place(self, laid: Laid, jobs: list[engine.SectionJob], infos: list[dict[str, Any]]) -> None:
+    def _folio_jobs(self, body: list[dict[str, Any]], styles: engine.Styles) -> list[engine.SectionJob]:
+        """One document of folios per body section: a page per page of the section showing only
+        that page's folio boxes, numbered from where the section starts, and a blank page after.
+
+        Per section, so a section's folios are laid out again only when its pages or its start
+        change, and the folios of many sections are laid out at the same time.
+        """
+        config = self.builder.book.config
+        jobs = []
+        for start, info in zip(self._body_starts(body), body):
+            signatures: dict[tuple[tuple[str, str], ...], str] = {}
+            divs, wanted = [], []
+            for boxes_of_page in info["folio_boxes"]:
+                boxes = tuple(tuple(b) for b in boxes_of_page)
+                if any("counter(pages" in css for _kw, css in boxes):
+                    # A section's document knows only its own pages, not the book's.
+                    raise engine.Unsupported("a margin box prints the total number of pages")
+                name = signatures.setdefault(boxes, f"bm-folio-{len(signatures)}") if boxes else "auto"
+                wanted.append(tuple(keyword for keyword, _css in boxes))
+                divs.append(f'<div class="bm-folio" style="page: {name}"></div>')
+            divs.append('<div class="bm-folio"></div>')  # the blank page for the versos left empty
+            wanted.append(())
+            rules = "".join(
+                f"@page {name} {{ " + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n"
+                for boxes, name in signatures.items())
+            # The first page shows the folio the section starts on (CSS GCPM 3.1: counter-reset on @page).
+            rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
+            html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
+                         f"<body>{''.join(divs)}</body></html>")
+            folio_styles = engine.Styles(styles.files,
+                                         styles.generated + ".bm-folio { break-before: page; }\n" + rules,
+                                         styles.generated_base)
+            job = self._job(html_text, folio_styles, False)
+            jobs.append(dataclasses.replace(job, keep=tuple(wanted)))
+        return jobs
+
+    def _place(self, laid: Laid, jobs: list[engine.SectionJob], infos: list[dict[str, Any]],
+               folio_jobs: list[engine.SectionJob]) -> None:
         """Pages in order: the front matter, a blank verso where a section would open on one, the body."""
         placements: list[Placement] = []
         laid.parts = [Part(self.cache.pdf(job.key), info) for job, info in zip(jobs, infos)]
+        laid.folio_docs = [self.cache.pdf(job.key) for job in folio_jobs]
+        # Every folio document ends with a blank page; the first body section's serves every blank verso.
+        laid.blank = (0, infos[1]["pages"]) if len(infos) > 1 else None
         placements += [Placement(0, i, None) for i in range(infos[0]["pages"])]
         body_start = None
         for number, info in enumerate(infos[1:], 1):
@@ -156,7 +209,7 @@ class SectionedLayout:
                 body_start = len(placements)
             for i in range(info["pages"]):
                 has_folio = bool(info["folio_boxes"][i])
-                placements.append(Placement(number, i, len(placements) - body_start if has_folio else None))
+                placements.append(Placement(number, i, (number - 1, i) if has_folio else None))
         laid.placements = placements
         start = len(placements) if body_start is None else body_start
         folios = tuple(roman(i + 1).lower() if i < start else str(i - start + 1) for i in range(len(placements)))
@@ -174,36 +227,6 @@ class SectionedLayout:
             for local, (block, words) in info["starts"].items():
                 starts[folios[first[number] + int(local)]] = (block, words)
         laid.layout = PrintLayout(folios, page_map, starts)
-        self._body_start = start
-
-    def _folios(self, laid: Laid, styles: engine.Styles) -> None:
-        """The document of folios: one page per body page, showing only that page's folio boxes."""
-        start = self._body_start
-        wanted: list[list[str]] = []
-        signatures: dict[tuple[tuple[str, str], ...], str] = {}
-        divs = []
-        for placement in laid.placements[start:]:
-            boxes: tuple[tuple[str, str], ...] = ()
-            if placement.part is not None and placement.folio is not None:
-                boxes = tuple(tuple(b) for b in laid.parts[placement.part].info["folio_boxes"][placement.page])
-            name = signatures.setdefault(boxes, f"bm-folio-{len(signatures)}") if boxes else "auto"
-            wanted.append([keyword for keyword, _css in boxes])
-            divs.append(f'<div class="bm-folio" style="page: {name}"></div>')
-        laid.blank = len(divs)
-        divs.append('<div class="bm-folio"></div>')  # a blank page for the versos left empty
-        wanted.append([])
-        rules = "".join(
-            f"@page {name} {{ " + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n"
-            for boxes, name in signatures.items())
-        config = self.builder.book.config
-        html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
-                     f"<body>{''.join(divs)}</body></html>")
-        folio_styles = engine.Styles(styles.files, styles.generated + ".bm-folio { break-before: page; }\n" + rules,
-                                     styles.generated_base)
-        job = self._job(html_text, folio_styles, False)
-        laid.folio_key = job.key
-        if not self.cache.has_pdf(job.key):
-            engine.lay_out_folios(job, wanted)
 
     def settled(self, geometry: Geometry) -> Laid:
         """Lay out, then again with the page numbers the text prints (index locators,
@@ -250,10 +273,14 @@ class SectionedLayout:
                 break
             geometry = base.for_pages(pages)
         self.builder.used_geometry = laid.geometry
-        assert laid.layout is not None and laid.folio_key is not None
-        assemble(target, laid.parts, laid.placements, self.cache.pdf(laid.folio_key), laid.blank)
+        assert laid.layout is not None
+        assemble(target, laid.parts, laid.placements, laid.folio_docs, laid.blank, self.builder.book.build_date)
         self.lowest_dpi = _lowest(laid.parts)
         return laid.layout
+
+
+def _undated(html_text: str) -> str:
+    return _CREATED_RE.sub(lambda m: m.group(1) + SECTION_DATE + m.group(2), html_text)
 
 
 def _lowest(parts: list[Part]) -> dict[str, float]:
