@@ -28,16 +28,83 @@ from generate import generate, paragraph  # noqa: E402
 BIN = Path(sys.executable).parent
 
 
+def _become_subreaper() -> None:
+    """Adopt every orphaned descendant (PR_SET_CHILD_SUBREAPER), so that the CPU time of worker
+    processes whose parent never waits for them (a fork server's) still reaches this process."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise SystemExit("cannot become a child subreaper: CPU times of worker processes would be missed")
+
+
+def _tree_rss(root: int) -> float:
+    """The summed resident memory (MiB) of ``root`` and every process below it, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    mine = {os.getpid(), root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                changed = True
+    mine.discard(os.getpid())
+    return sum(rss.get(pid, 0) for pid in mine) / 2**20
+
+
 def measure(command: list[str], cwd: Path) -> dict[str, float]:
-    """Wall seconds, CPU seconds (user + system, the process and its children) and peak RSS in MiB."""
+    """Wall seconds; CPU seconds (user + system) of the process and of every process it started,
+    worker processes included; the peak resident memory of the largest single process (MiB);
+    and the peak of the whole tree's summed resident memory, sampled every 0.2 s (MiB)."""
+    import resource
+    import threading
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_tree = 0.0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.wait(0.2):
+            peak_tree = max(peak_tree, _tree_rss(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _pid, status, usage = os.wait4(process.pid, 0)
+    largest = usage.ru_maxrss
+    # Orphaned workers and fork servers were adopted by this process: wait for them too (the
+    # usage wait4 reports covers a process and the descendants it waited for).
+    while True:
+        try:
+            _pid, _status, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            break
+        largest = max(largest, usage.ru_maxrss)
     wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024}
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "rss": largest / 1024, "tree_rss": max(peak_tree, largest / 1024)}
 
 
 def pandoc() -> str:
@@ -91,6 +158,7 @@ def tasks(manuscript: Path, work: Path) -> dict[str, list[tuple[str, list[str] |
 
 
 def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
+    _become_subreaper()
     shutil.rmtree(work, ignore_errors=True)
     manuscript = generate(work / "manuscript", chapters)
     pristine = work / "pristine"
@@ -99,7 +167,7 @@ def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in plan}
     for rep in range(repeat):
         for name, steps in plan.items():
-            total = {"wall": 0.0, "cpu": 0.0, "rss": 0.0}
+            total = {"wall": 0.0, "cpu": 0.0, "rss": 0.0, "tree_rss": 0.0}
             for kind, command in steps:
                 if kind == "clear":
                     shutil.rmtree(manuscript)
@@ -113,7 +181,7 @@ def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
                     assert command is not None
                     got = measure(command, manuscript)
                     total = {"wall": total["wall"] + got["wall"], "cpu": total["cpu"] + got["cpu"],
-                             "rss": max(total["rss"], got["rss"])}
+                             "rss": max(total["rss"], got["rss"]), "tree_rss": max(total["tree_rss"], got["tree_rss"])}
             samples[name].append(total)
             print(f"  [{rep + 1}/{repeat}] {name}: {total['wall']:.2f} s", file=sys.stderr)
     pages = None
@@ -122,7 +190,7 @@ def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
 
         with pymupdf.open(pdf) as doc:
             pages = len(doc)
-    medians = {name: {key: statistics.median(s[key] for s in runs) for key in ("wall", "cpu", "rss")}
+    medians = {name: {key: statistics.median(s[key] for s in runs) for key in ("wall", "cpu", "rss", "tree_rss")}
                for name, runs in samples.items()}
     medians["_book"] = {"chapters": chapters, "pages": pages or 0}
     return medians
@@ -131,12 +199,13 @@ def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:
 def report(results: dict[int, dict[str, dict[str, float]]]) -> str:
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", ""]
-    lines += ["| chapters | pages | task | wall s | CPU s | peak RSS MiB |", "|---|---|---|---|---|---|"]
+    lines += ["| chapters | pages | task | wall s | CPU s (all processes) | peak RSS MiB, largest process | "
+              "peak RSS MiB, all processes (sampled) |", "|---|---|---|---|---|---|---|"]
     for chapters, medians in results.items():
         pages = int(medians["_book"]["pages"])
         for name, m in medians.items():
             if not name.startswith("_"):
-                lines.append(f"| {chapters} | {pages} | {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss']:.0f} |")
+                lines.append(f"| {chapters} | {pages} | {name} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss']:.0f} | {m['tree_rss']:.0f} |")
     lines.append("")
     for chapters, m in results.items():
         cold = m["bookmaker PDF+EPUB cold"]["wall"]

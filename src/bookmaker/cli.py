@@ -173,31 +173,40 @@ def build(manuscript: Path, outdir: Path, formats: str | None, strict: bool, wat
         _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,
                               cache=not no_cache)
         return
+    import os
+
+    from bookmaker.pool import LayoutPool
     from bookmaker.watch import iter_changes, watched_folders
+
+    # One pool of layout workers for the session: they keep the parsed theme and its fonts.
+    pool = LayoutPool(jobs if jobs is not None else (os.cpu_count() or 1))
 
     def attempt() -> None:
         try:
             # Each rebuild reads the layout cache in OUT/: only the chapters that changed are laid out.
             _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,
-                                  cache=not no_cache)
+                                  cache=not no_cache, pool=pool)
         except SystemExit as exit_:
             if exit_.code == 130:
                 raise
             # Any other failure was printed; keep watching for the fix.
 
-    attempt()
-    if not manuscript.is_dir():
-        sys.exit(EXIT_CONFIG)  # nothing to watch; the error was printed by the build
-    click.echo(f"watching {display_path(manuscript)} for changes (Ctrl-C stops)", err=True)
-    for changed in iter_changes(watched_folders(manuscript), ignore=[outdir]):
-        if not quiet:
-            names = ", ".join(sorted(display_path(p) for p in changed))
-            click.echo(f"changed: {names}", err=True)
+    try:
         attempt()
+        if not manuscript.is_dir():
+            sys.exit(EXIT_CONFIG)  # nothing to watch; the error was printed by the build
+        click.echo(f"watching {display_path(manuscript)} for changes (Ctrl-C stops)", err=True)
+        for changed in iter_changes(watched_folders(manuscript), ignore=[outdir]):
+            if not quiet:
+                names = ", ".join(sorted(display_path(p) for p in changed))
+                click.echo(f"changed: {names}", err=True)
+            attempt()
+    finally:
+        pool.close()
 
 
 def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None, strict: bool, verbose: int, quiet: bool,
-                debug: bool = False, jobs: int | None = None, cache: bool = True) -> None:
+                debug: bool = False, jobs: int | None = None, cache: bool = True, pool: Any = None) -> None:
     from bookmaker.pipeline import build as run_build
 
     counter = _setup_logging(verbose, quiet, progress=True)
@@ -207,7 +216,7 @@ def _build_once(manuscript: Path, outdir: Path, formats: tuple[str, ...] | None,
         if strict and counter.messages:
             raise StrictModeError(f"aborted: {len(counter.messages)} warning(s) in strict mode; the previous outputs were left untouched")
 
-    result = run_build(manuscript, outdir, formats, before_commit=strict_check, cache=cache, workers=jobs)
+    result = run_build(manuscript, outdir, formats, before_commit=strict_check, cache=cache, workers=jobs, pool=pool)
     _clear_progress()
     if not quiet:
         for fmt, path in result.outputs.items():

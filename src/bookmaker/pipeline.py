@@ -121,9 +121,10 @@ def build(
     staging: Staging | None = None
     own_pool = None
     # The PDF standards are laid out as one document, in this process (PdfBuilder.sectioned).
-    if pool is None and "pdf" in formats and not config.pdf.standard:
+    if "pdf" in formats and not config.pdf.standard:
+        if pool is None:
+            pool = own_pool = LayoutPool(workers if workers is not None else (os.cpu_count() or 1))
         # Started before the manuscript is read, so that the workers import WeasyPrint meanwhile.
-        pool = own_pool = LayoutPool(workers if workers is not None else (os.cpu_count() or 1))
         pool.start()
     try:
         # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,8 @@ class LayoutPool:
             from multiprocessing import forkserver
 
             forkserver.ensure_running()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=_end_with_build, initargs=_this_build())
         except OSError as error:
             logger.debug("no worker processes (%s); laying out in this process", error)
             self._broken = True
@@ -65,3 +67,43 @@ class LayoutPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _this_build() -> tuple[int, str]:
+    me = os.getpid()
+    state = _stat(me)
+    return me, state[1] if state else ""
+
+
+def _stat(pid: int) -> tuple[str, str] | None:
+    """(state, start time) of a process from /proc, or None if it is gone (or there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0].decode(), fields[19].decode()
+
+
+def _end_with_build(build: int, started: str) -> None:
+    """Run first in each worker: end the worker when the build's process ends, even killed.
+
+    A worker of ``ProcessPoolExecutor`` holds both ends of its job queue and the fork server's
+    "alive" pipe, so a worker orphaned by a killed build would wait for work for ever and keep
+    the build's stderr open (whoever reads it hangs).  A killed process stays a zombie until
+    its parent waits, hence the state check; the start time tells a reused process id.
+    """
+    import threading
+    import time
+
+    if _stat(build) is None:  # no /proc: nothing to watch
+        return
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            state = _stat(build)
+            if state is None or state[0] in ("Z", "X") or state[1] != started:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="bookmaker-end-with-build", daemon=True).start()
