@@ -202,3 +202,30 @@ def test_the_command_line_keeps_the_cache_in_the_output_folder_unless_told_not_t
         assert [p.get_text() for p in a] == [p.get_text() for p in b]
     bad = run_cli("build", str(book), "-o", str(fresh), "-j", "0")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_watch_session_keeps_its_workers_between_builds(book: Path, tmp_path: Path) -> None:
+    """build --watch passes one LayoutPool to every rebuild: its workers (with the theme parsed)
+    outlive each build, and a rebuild through them equals a cold build."""
+    from bookmaker.pool import LayoutPool
+
+    manuscript = tmp_path / "manuscript"
+    shutil.copytree(book, manuscript)
+    cache = tmp_path / "cache"
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+    pool = LayoutPool(2)
+    try:
+        first = PdfBuilder(read_book(manuscript), cache=cache, workers=2, pool=pool)
+        first.build_pdf(tmp_path / "one")
+        executor = pool._pool
+        assert executor is not None, "the first build started the workers"
+        edit_paragraph(manuscript)
+        second = PdfBuilder(read_book(manuscript), cache=cache, workers=2, pool=pool)
+        data = second.build_pdf(tmp_path / "two").path.read_bytes()
+        assert pool._pool is executor, "the second build used the same workers"
+        assert second.cache_misses <= 2, (second.cache_hits, second.cache_misses)
+    finally:
+        pool.close()
+    cold, _ = build(manuscript, tmp_path / "cold", None)
+    assert data == cold

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import re
 import textwrap
@@ -12,7 +13,6 @@ from typing import Any
 
 from bookmaker.cjk import is_cjk
 from bookmaker.log import logger, warn
-from bookmaker.sandbox import ProjectFetcher
 
 # ---- the footnote placement fix -------------------------------------------------------------------
 #
@@ -128,6 +128,10 @@ class LayoutEngine:
     """Lay HTML out with WeasyPrint, reading only the project's files (``ProjectFetcher``)."""
 
     def __init__(self, roots: Sequence[Path], allow: Sequence[str], base: Path) -> None:
+        # Imported here: the fetcher's class loads WeasyPrint, which a build whose sections all
+        # come from the layout cache never needs in its own process.
+        from bookmaker.sandbox import ProjectFetcher
+
         self.fetcher = ProjectFetcher(list(roots), allow)
         self.base = base
         self.scope = (tuple(roots), tuple(allow))
@@ -478,7 +482,8 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
     Runs in a worker process or in the build's own; the JSON is what the merge needs
     (page count, anchors by page, page starts, outline, folio boxes, image resolutions).
     """
-    document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
+    with _captured_warnings() as warnings:
+        document = LayoutEngine(job.roots, job.allow, job.base).render(job.html, job.styles, dict(job.options))
     if job.keep is not None:
         _keep_only(document, job.keep)
         return _save(job, document, {"pages": len(document.pages)})
@@ -490,6 +495,9 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
     folio_boxes = _strip_folios(document) if job.strip_folios else [[] for _ in document.pages]
     sizes = {uri: (w, h) for uri, w, h in job.image_sizes}
     info = {
+        # What the layout warned (a refused URL): replayed by the build, from the cache too,
+        # so a warning reaches the terminal and --strict wherever the section was laid out.
+        "warnings": warnings,
         "pages": len(document.pages),
         "anchors": anchors,
         "starts": {k: list(v) for k, v in page_starts(document, local).items()},
@@ -502,6 +510,40 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
                         if "index-entries" in job.html else []),
     }
     return _save(job, document, info)
+
+
+@contextlib.contextmanager
+def _captured_warnings() -> Iterator[list[list[Any]]]:
+    """The bookmaker warnings logged inside the block, as [message, path, line, code], and not
+    printed: a worker process has no terminal of its own (``replay_warnings`` prints them)."""
+    import logging
+
+    found: list[list[Any]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                path, line = getattr(record, "location", (None, None))
+                found.append([getattr(record, "bare_message", record.getMessage()),
+                              None if path is None else str(path), line, getattr(record, "code", None)])
+
+    handlers, propagate, level = logger.handlers[:], logger.propagate, logger.level
+    logger.handlers, logger.propagate = [Keep()], False
+    if logger.getEffectiveLevel() > logging.WARNING:
+        logger.setLevel(logging.WARNING)  # captured whatever -q says; the replay decides
+    try:
+        yield found
+    finally:
+        logger.handlers, logger.propagate = handlers, propagate
+        logger.setLevel(level)
+
+
+def replay_warnings(info: dict[str, Any], seen: set[tuple[Any, ...]]) -> None:
+    """Print the warnings a section's layout gave, each once per build."""
+    for message, path, line, code in info.get("warnings", ()):
+        if (message, path, line, code) not in seen:
+            seen.add((message, path, line, code))
+            warn(message, path, line, code=code)
 
 
 def _save(job: SectionJob, document: Any, info: dict[str, Any]) -> dict[str, Any]:

@@ -117,7 +117,8 @@ def missing_characters(book: Book, folders: Iterable[Path]) -> list[tuple[str, P
     found: list[tuple[str, Path, int | None]] = []
 
     def scan(text: str, source: Path) -> None:
-        for ch in text:
+        # Each distinct character once, in the order of first use (a book has a few hundred).
+        for ch in dict.fromkeys(text):
             if ch in seen or ord(ch) in covered or not needs_glyph(ch):
                 continue
             seen.add(ch)

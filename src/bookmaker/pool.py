@@ -46,7 +46,9 @@ class LayoutPool:
         """Each job's layout report, in the order of ``jobs``; the longest are started first."""
         from bookmaker.engine import lay_out_section
 
-        if self.workers <= 1 or len(jobs) <= 1:
+        # One section is laid out here unless the workers are already running (a rebuild after
+        # a one-chapter edit: the worker has WeasyPrint loaded; this process has not).
+        if self.workers <= 1 or not jobs or (len(jobs) == 1 and self._pool is None):
             return [lay_out_section(job) for job in jobs]
         from concurrent.futures.process import BrokenProcessPool
 

@@ -55,7 +55,7 @@ class SectionedLayout:
 
     def __init__(self, builder: PdfBuilder, cache: LayoutCache, pool: engine.LayoutPool,
                  back_matter: list[BackMatter] | None = None) -> None:
-        import weasyprint
+        from importlib.metadata import version
 
         self.builder = builder
         self.cache = cache
@@ -65,12 +65,14 @@ class SectionedLayout:
         self.roots = tuple(builder._fetcher_roots())
         self.allow = tuple(config.network.allow)
         self.base = config.root
-        self.versions = f"bookmaker {__version__} weasyprint {weasyprint.__version__}"
+        self.versions = f"bookmaker {__version__} weasyprint {version('weasyprint')}"
         self.theme_key = tree_digest(sorted({builder.theme, default_styles()}))
         self.images = {img.source.resolve().as_uri(): img for img in builder.book.images.values()}
         self.image_keys = {uri: file_digest(img.source) for uri, img in self.images.items()}
         self.sizes = tuple(sorted((uri, img.width, img.height) for uri, img in self.images.items()))
         self.layouts = 0
+        #: Warnings of the sections' layouts already printed in this build.
+        self.warned: set[tuple[Any, ...]] = set()
 
     # ---- jobs -------------------------------------------------------------------------------------
 
@@ -98,7 +100,10 @@ class SectionedLayout:
             logger.debug("laying out %d of %d sections (%d workers)", len(unique), len(jobs), self.pool.workers)
             for job, info in zip(unique, self.pool.run(unique)):
                 found[job.key] = info
-        return [found[job.key] for job in jobs]
+        infos = [found[job.key] for job in jobs]
+        for info in infos:
+            engine.replay_warnings(info, self.warned)
+        return infos
 
     def _body_html(self, fragment: str) -> str:
         return _undated(self.builder.wrap_html([], [fragment], front=False))
