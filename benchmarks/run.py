@@ -39,10 +39,10 @@ def _become_subreaper() -> None:
         raise SystemExit("cannot become a child subreaper: CPU times of worker processes would be missed")
 
 
-def _tree_rss(root: int) -> float:
-    """The summed resident memory (MiB) of ``root`` and every process below it, from /proc."""
+def _tree_memory(root: int) -> float:
+    """The summed proportional set size (MiB) of ``root`` and every process below it, from /proc:
+    PSS divides pages shared by forked workers among them, so the sum is the memory the tree holds."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -51,9 +51,7 @@ def _tree_rss(root: int) -> float:
                 fields = handle.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        parents[int(entry.name)] = int(fields[1])
     mine = {os.getpid(), root}
     changed = True
     while changed:
@@ -63,13 +61,23 @@ def _tree_rss(root: int) -> float:
                 mine.add(pid)
                 changed = True
     mine.discard(os.getpid())
-    return sum(rss.get(pid, 0) for pid in mine) / 2**20
+    total = 0
+    for pid in mine:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total / 2**20
 
 
 def measure(command: list[str], cwd: Path) -> dict[str, float]:
     """Wall seconds; CPU seconds (user + system) of the process and of every process it started,
     worker processes included; the peak resident memory of the largest single process (MiB);
-    and the peak of the whole tree's summed resident memory, sampled every 0.2 s (MiB)."""
+    and the peak of the whole tree's summed PSS, sampled every 0.2 s (MiB)."""
     import resource
     import threading
 
@@ -82,7 +90,7 @@ def measure(command: list[str], cwd: Path) -> dict[str, float]:
     def sample() -> None:
         nonlocal peak_tree
         while not done.wait(0.2):
-            peak_tree = max(peak_tree, _tree_rss(process.pid))
+            peak_tree = max(peak_tree, _tree_memory(process.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -104,7 +112,7 @@ def measure(command: list[str], cwd: Path) -> dict[str, float]:
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()[-2000:] if process.stderr else ''}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss": largest / 1024, "tree_rss": max(peak_tree, largest / 1024)}
+    return {"wall": wall, "cpu": cpu, "rss": largest / 1024, "tree_rss": peak_tree}
 
 
 def pandoc() -> str:
@@ -200,7 +208,7 @@ def report(results: dict[int, dict[str, dict[str, float]]]) -> str:
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", ""]
     lines += ["| chapters | pages | task | wall s | CPU s (all processes) | peak RSS MiB, largest process | "
-              "peak RSS MiB, all processes (sampled) |", "|---|---|---|---|---|---|---|"]
+              "peak PSS MiB, all processes (sampled) |", "|---|---|---|---|---|---|---|"]
     for chapters, medians in results.items():
         pages = int(medians["_book"]["pages"])
         for name, m in medians.items():
@@ -219,6 +227,26 @@ def report(results: dict[int, dict[str, dict[str, float]]]) -> str:
         small, large = results[sizes[0]], results[sizes[-1]]
         lines.append(f"t({sizes[-1]}) / t({sizes[0]}) cold PDF+EPUB = "
                      f"{large['bookmaker PDF+EPUB cold']['wall'] / small['bookmaker PDF+EPUB cold']['wall']:.2f}")
+    lines += ["", "Targets of issue 10 (measured above; 'met' or 'missed'):"]
+    for chapters, m in results.items():
+        cold = m["bookmaker PDF+EPUB cold"]["wall"]
+        checks = [
+            ("cold PDF+EPUB <= 0.8x pandoc + WeasyPrint", cold / m["pandoc + WeasyPrint PDF"]["wall"], 0.8),
+            ("one-paragraph rebuild <= 0.2x cold", m["bookmaker PDF+EPUB one-paragraph edit"]["wall"] / cold, 0.2),
+            ("page-adding rebuild <= 0.35x cold", m["bookmaker PDF+EPUB page-adding edit"]["wall"] / cold, 0.35),
+            ("EPUB <= 0.6x pandoc EPUB", m["bookmaker EPUB"]["wall"] / m["pandoc EPUB"]["wall"], 0.6),
+        ]
+        pages = m["_book"]["pages"]
+        if pages >= 900:
+            checks.append((f"peak RSS of the largest process <= 350 MiB ({pages:.0f} pages)",
+                           max(v["rss"] for k, v in m.items() if k.startswith("bookmaker PDF")), 350))
+            checks.append((f"peak PSS of all processes <= 350 MiB ({pages:.0f} pages)",
+                           max(v["tree_rss"] for k, v in m.items() if k.startswith("bookmaker PDF")), 350))
+        for label, value, limit in checks:
+            lines.append(f"- {chapters} chapters: {label}: {value:.2f} ({'met' if value <= limit else 'missed'})")
+    if 10 in results and 100 in results:
+        ratio = results[100]["bookmaker PDF+EPUB cold"]["wall"] / results[10]["bookmaker PDF+EPUB cold"]["wall"]
+        lines.append(f"- t(100 chapters) / t(10 chapters) <= 10.5: {ratio:.2f} ({'met' if ratio <= 10.5 else 'missed'})")
     return "\n".join(lines)
 
 

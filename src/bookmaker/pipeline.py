@@ -144,6 +144,10 @@ def build(
         assert staging is not None
         committed = staging.commit([path.name for path in result.outputs.values()])
         result.outputs = dict(zip(result.outputs, committed))
+    except BaseException:
+        if own_pool is not None:
+            own_pool.close(abort=True)
+        raise
     finally:
         if staging is not None:
             staging.close()

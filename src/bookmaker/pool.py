@@ -33,9 +33,7 @@ class LayoutPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["bookmaker.engine", "weasyprint"])
         try:
-            from multiprocessing import forkserver
-
-            forkserver.ensure_running()
+            _start_quiet_server()
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                              initializer=_end_with_build, initargs=_this_build())
         except OSError as error:
@@ -50,6 +48,7 @@ class LayoutPool:
         # a one-chapter edit: the worker has WeasyPrint loaded; this process has not).
         if self.workers <= 1 or not jobs or (len(jobs) == 1 and self._pool is None):
             return [lay_out_section(job) for job in jobs]
+        from concurrent.futures import as_completed
         from concurrent.futures.process import BrokenProcessPool
 
         self.start()
@@ -57,18 +56,55 @@ class LayoutPool:
             try:
                 # Longest first, so that no long section is left to run alone at the end.
                 order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].html))
-                futures = {i: self._pool.submit(lay_out_section, jobs[i]) for i in order}
-                return [futures[i].result() for i in range(len(jobs))]
+                futures = {self._pool.submit(lay_out_section, jobs[i]): i for i in order}
+                results: dict[int, dict[str, Any]] = {}
+                pages = 0
+                for future in as_completed(futures):
+                    index = futures[future]
+                    results[index] = future.result()
+                    if jobs[index].keep is None:  # a section, not a document of folios
+                        pages += results[index]["pages"]
+                        # The progress line (terminal.ProgressLine): pages laid out so far.
+                        logger.debug("Laying out the print edition", extra={"layout_pages": pages})
+                return [results[i] for i in range(len(jobs))]
             except (BrokenProcessPool, OSError) as error:
                 logger.debug("worker processes failed (%s); laying out in this process", error)
                 self.close()
                 self._broken = True
         return [lay_out_section(job) for job in jobs]
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: after their current jobs, or at once if ``abort`` (an interrupted
+        or failed build must not wait for layouts nobody will read)."""
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if abort:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_quiet_server() -> None:
+    """Start the fork server with its standard error on /dev/null, which the workers inherit.
+
+    A worker has nothing to tell the terminal: its warnings travel back with its layout
+    (``engine.replay_warnings``) and its exceptions with the job.  What it would print is
+    multiprocessing's noise, such as the traceback of a worker still starting when an
+    interrupted build removed its semaphores.  (``-j 1`` lays out in the build's process.)
+    """
+    from multiprocessing import forkserver
+
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        # The server is forked and executed within ensure_running, so the swap is brief.
+        os.dup2(devnull, 2)
+        forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _this_build() -> tuple[int, str]:
@@ -95,9 +131,13 @@ def _end_with_build(build: int, started: str) -> None:
     the build's stderr open (whoever reads it hangs).  A killed process stays a zombie until
     its parent waits, hence the state check; the start time tells a reused process id.
     """
+    import signal
     import threading
     import time
 
+    # Ctrl-C reaches every process of the terminal's group: the build's process handles it
+    # (and ends the workers); a worker would only print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _stat(build) is None:  # no /proc: nothing to watch
         return
 

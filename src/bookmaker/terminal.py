@@ -62,6 +62,9 @@ class ProgressLine(logging.Handler):
             if page:
                 return f"Laying out the print edition: page {page.group(1)}"
             return _STEPS.get(message.split(" -")[0])
+        laid = getattr(record, "layout_pages", None)
+        if laid is not None:  # sections laid out by worker processes (bookmaker.pool)
+            return f"Laying out the print edition: page {laid}"
         progress = getattr(record, "progress", None)
         if progress:
             done, total = progress
