@@ -4,8 +4,8 @@
 
 Every command runs as its own process; the tasks alternate within each repetition (so a
 slow moment of the machine hits every tool alike) and the medians are reported, with CPU
-seconds and the peak resident memory of the largest process.  pandoc comes from the
-``pypandoc-binary`` package (a benchmark-only dependency: ``pip install pypandoc-binary``).
+seconds and memory.  pandoc comes from the ``pypandoc-binary`` package, which bookmaker
+already depends on for citations.
 """
 
 from __future__ import annotations
