@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 import subprocess
 import zipfile
@@ -111,6 +113,15 @@ def test_one_warning_per_character_no_font_has(built: tuple[Path, Path, str]) ->
     assert len(warnings) == 2, stderr
     assert any("01-letters.md:9:" in w and "U+13000" in w for w in warnings), warnings
     assert any("U+1D504" in w for w in warnings), warnings
+
+
+def test_check_reports_the_characters_no_font_has(built: tuple[Path, Path, str], tmp_path: Path) -> None:
+    """``check`` names the same characters as the build (BM510), without laying anything out."""
+    pdf, _, _ = built
+    result = run_cli("check", str(pdf.parent.parent / "ms"), "--format", "json")
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["code"] == "BM510"]
+    assert sorted(f["message"].split("(U+")[1].split()[0] for f in findings) == ["13000", "1D504"], findings
+    assert any(str(f["path"]).endswith("01-letters.md") and f["line"] == 9 for f in findings), findings
 
 
 def _char_boxes(pdf: Path, font_part: str) -> list[tuple[str, tuple[float, float, float, float], int]]:

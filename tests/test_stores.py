@@ -151,3 +151,19 @@ def test_sentence_splitting_is_language_aware(text: str, language: str, pieces: 
 def test_kindle_css_resolves_nested_variables() -> None:
     css = kindle_css(":root { --a: 2em; --b: var(--a); }\nh2 { margin: var(--b) 0; }\n")
     assert "var(" not in css and "margin: 2em 0" in css
+
+
+def test_kindle_alt_text_for_an_uncaptioned_image_is_in_the_book_language() -> None:
+    from bookmaker.builders.stores import kindle_document
+    from bookmaker.labels import labels_for
+
+    class German:
+        language = "de"
+        labels: dict[str, str] = {}
+
+    page = (b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title></head><body>'
+            b'<p><img src="a.png" alt=""/></p><figure><img src="b.png"/><figcaption>Das Haus</figcaption></figure>'
+            b'</body></html>')
+    root = etree.fromstring(kindle_document(page, labels_for(German())("illustration")))  # type: ignore[arg-type]
+    alts = [img.get("alt") for img in root.iter("{http://www.w3.org/1999/xhtml}img")]
+    assert alts == ["Abbildung", "Das Haus"]

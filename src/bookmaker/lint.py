@@ -33,7 +33,7 @@ BM503       error     image cannot be read or is of a type the outputs cannot ca
 BM504       warning   image too small for print (under 150 dpi at its printed size)
 BM505       error     remote image, or an image outside the manuscript folder
 BM506       warning   image under 300 DPI at its placed size in the laid-out PDF (build only)
-BM510       warning   a character that no bundled font has (it would print as an empty box; build only)
+BM510       warning   a character that no bundled font has (it would print as an empty box)
 BM511       warning   a fenced code block names a language Pygments does not know (printed plain)
 BM512       warning   an image size (``{width=...}``, ``{height=...}``) that is not a length or percentage
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
@@ -173,6 +173,11 @@ def _check_book(config: BookConfig, findings: list[Finding]) -> None:
     for chapter in book.chapters:
         findings.extend(check_chapter(chapter, chapter.source.read_text(encoding="utf-8-sig")))
     findings.extend(_check_print_resolution(book))
+    # The fonts the PDF build would use: a character none of them has prints as an empty box.
+    from bookmaker.fonts import warn_missing
+    from bookmaker.resources import default_styles, styles_dir
+
+    warn_missing(book, [styles_dir(config) / "fonts", default_styles() / "fonts"])
 
 
 def error_findings(error: BookmakerError) -> list[Finding]:

@@ -18,6 +18,7 @@ from lxml import etree
 from PIL import Image
 
 from bookmaker.builders.epub import EpubBuilder
+from bookmaker.labels import labels_for
 from bookmaker.log import warn
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
@@ -235,7 +236,7 @@ def kindle_css(css: str) -> str:
     return '@charset "utf-8";\n' + css.lstrip().removeprefix('@charset "utf-8";').lstrip()
 
 
-def kindle_document(data: bytes) -> bytes:
+def kindle_document(data: bytes, alt: str = "Illustration") -> bytes:
     """An XHTML document as Send to Kindle wants it: UTF-8 declared, no comments, no empty alt."""
     root = etree.fromstring(data)
     for comment in root.xpath("//comment()"):
@@ -254,7 +255,7 @@ def kindle_document(data: bytes) -> bytes:
             figure = next((a for a in img.iterancestors(f"{_X}figure")), None)
             caption = figure.find(f"{_X}figcaption") if figure is not None else None
             text = " ".join("".join(caption.itertext()).split()) if caption is not None else ""
-            img.set("alt", text or "Illustration")
+            img.set("alt", text or alt)
     head = root.find(f"{_X}head")
     if head is not None and not any(m.get("charset") for m in head.iter(f"{_X}meta")):
         meta = etree.Element(f"{_X}meta", {"charset": "utf-8"})
@@ -292,7 +293,7 @@ class KindleEpubBuilder(EpubBuilder):
     def finish(self, data: bytes) -> bytes:
         def change(name: str, content: bytes) -> bytes:
             if name.endswith(".xhtml"):
-                return kindle_document(content)
+                return kindle_document(content, labels_for(self.book.config)("illustration"))
             if name.endswith(".css"):
                 return kindle_css(content.decode("utf-8")).encode("utf-8")
             if re.search(r"\.(jpe?g|png|gif)$", name, re.I):
