@@ -11,6 +11,7 @@ keeps its worker processes and the layout cache between rebuilds (issue 10: abou
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -25,11 +26,11 @@ BIN = Path(sys.executable).parent
 
 
 def wait_for(process: subprocess.Popen[str], needle: str, timeout: float = 300) -> str:
-    """Read the watcher's stderr until a line holds ``needle``; return that line."""
-    assert process.stderr is not None
+    """Read the watcher's output until a line holds ``needle``; return that line."""
+    assert process.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = process.stderr.readline()
+        line = process.stdout.readline()
         if not line:
             raise SystemExit(f"the watcher ended before printing {needle!r}")
         if needle in line:
@@ -48,13 +49,15 @@ def main() -> None:
     out = args.work / "out"
     chapters = sorted(manuscript.glob("*-chapter-*.md"))
     target = chapters[len(chapters) // 2]
-    # stdout carries "wrote ... (N pages)" and "done in"; merged into stderr to read one stream.
+    # stdout carries "wrote ... (N pages)" and "done in", stderr "watching": one stream of both.
     process = subprocess.Popen([str(BIN / "bookmaker"), "build", str(manuscript), "-o", str(out), "--watch"],
-                               stdout=subprocess.STDOUT, stderr=subprocess.PIPE, text=True, bufsize=1)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})  # a pipe is block-buffered
     samples = []
     pages = ""
     try:
         wait_for(process, "watching ")
+        time.sleep(1.0)  # the line is printed just before the file watcher starts
         for rep in range(args.repeat):
             text = target.read_text(encoding="utf-8")
             head, body = text.split("---\n\n", 1)
