@@ -173,13 +173,11 @@ def build(manuscript: Path, outdir: Path, formats: str | None, strict: bool, wat
         _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,
                               cache=not no_cache)
         return
-    import os
-
     from bookmaker.pool import LayoutPool
     from bookmaker.watch import iter_changes, watched_folders
 
     # One pool of layout workers for the session: they keep the parsed theme and its fonts.
-    pool = LayoutPool(jobs if jobs is not None else (os.cpu_count() or 1))
+    pool = LayoutPool(jobs)
 
     def attempt() -> None:
         try:

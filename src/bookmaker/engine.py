@@ -560,14 +560,3 @@ def _save(job: SectionJob, document: Any, info: dict[str, Any]) -> dict[str, Any
     os.replace(tmp_pdf, job.folder / f"{job.key}.pdf")
     os.replace(tmp_json, job.folder / f"{job.key}.json")
     return info
-
-
-def run_jobs(jobs: Sequence[SectionJob], workers: int) -> list[dict[str, Any]]:
-    """Lay the sections out, in ``workers`` processes when there are several to do."""
-    from bookmaker.pool import LayoutPool
-
-    pool = LayoutPool(workers)
-    try:
-        return pool.run(jobs)
-    finally:
-        pool.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,7 +122,7 @@ def build(
     # The PDF standards are laid out as one document, in this process (PdfBuilder.sectioned).
     if "pdf" in formats and not config.pdf.standard:
         if pool is None:
-            pool = own_pool = LayoutPool(workers if workers is not None else (os.cpu_count() or 1))
+            pool = own_pool = LayoutPool(workers)
         # Started before the manuscript is read, so that the workers import WeasyPrint meanwhile.
         pool.start()
     try:

@@ -16,8 +16,9 @@ class LayoutPool:
     """Worker processes that lay sections out, started once and reused by every batch of a build
     (and of a watch session): each worker parses the theme once (``LayoutEngine._theme``)."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
+    def __init__(self, workers: int | None = None) -> None:
+        #: Worker processes (default: one per core; 1 lays out in the build's process).
+        self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         self._pool: Any = None
         self._broken = False
 

@@ -8,7 +8,6 @@ page-list uses and the placed size of every image for the low-resolution check.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from html import escape
@@ -85,8 +84,8 @@ class PdfBuilder(Builder):
         super().__init__(book)
         #: The layout cache's folder (None: a private one, removed after the build).
         self.cache = cache
-        #: Worker processes for the layout (default: one per core).
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        #: Worker processes for the layout (None: one per core, LayoutPool).
+        self.workers = workers
         #: Worker processes shared with the caller (a watch session); None: the build's own.
         self.pool = pool
         #: Generated back matter, laid out after the body from its layout (``pdfsections.BackMatter``).

@@ -79,8 +79,8 @@ class SectionedLayout:
     def _job(self, html_text: str, styles: engine.Styles, strip: bool) -> engine.SectionJob:
         options = tuple(sorted(self.builder.render_options().items()))
         images = [self.image_keys[uri] for uri in sorted(self.image_keys) if uri in html_text]
-        style_files = [file_digest(p) for p in styles.files]
-        key = digest(self.versions, self.theme_key, *style_files, styles.generated, repr(options),
+        # The stylesheets are files of the theme or of the default theme: theme_key has them.
+        key = digest(self.versions, self.theme_key, *map(str, styles.files), styles.generated, repr(options),
                      "strip" if strip else "keep", html_text, *images)
         return engine.SectionJob(key, html_text, styles, options, self.roots, self.allow, self.base,
                                  self.cache.folder, strip, self.sizes)
