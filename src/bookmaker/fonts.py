@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -38,6 +40,8 @@ _PRIVATE_CONF = """<?xml version="1.0"?>
 @lru_cache(maxsize=1)
 def _private_conf() -> str:
     folder = Path(tempfile.mkdtemp(prefix="bookmaker-fontconfig-"))
+    # Removed when the process ends (a worker's lies in its pool's folder, which the build removes).
+    atexit.register(shutil.rmtree, folder, True)
     path = folder / "fonts.conf"
     from xml.sax.saxutils import escape
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from bookmaker.log import logger
@@ -86,8 +90,23 @@ class LayoutPool:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+@lru_cache(maxsize=1)
+def _workers_tmp() -> str:
+    """A temporary folder for the workers, removed when this process ends.
+
+    A worker ends by ``os._exit`` (multiprocessing; the watchdog below), so no finaliser of
+    its own runs: WeasyPrint's ``FontConfiguration`` copies every @font-face file into a
+    ``weasyprint-*`` folder that only its ``__del__`` removes, and a build left megabytes
+    of fonts behind in /tmp per worker.  The workers' TMPDIR points here instead.
+    """
+    folder = tempfile.mkdtemp(prefix="bookmaker-workers-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def _start_quiet_server() -> None:
-    """Start the fork server with its standard error on /dev/null, which the workers inherit.
+    """Start the fork server with its standard error on /dev/null, which the workers inherit,
+    and its TMPDIR in a folder this process removes (``_workers_tmp``).
 
     A worker has nothing to tell the terminal: its warnings travel back with its layout
     (``engine.replay_warnings``) and its exceptions with the job.  What it would print is
@@ -98,14 +117,20 @@ def _start_quiet_server() -> None:
 
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
+    saved_tmp = os.environ.get("TMPDIR")
     try:
         # The server is forked and executed within ensure_running, so the swap is brief.
         os.dup2(devnull, 2)
+        os.environ["TMPDIR"] = _workers_tmp()
         forkserver.ensure_running()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+        if saved_tmp is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_tmp
 
 
 def _this_build() -> tuple[int, str]:
