@@ -229,3 +229,44 @@ def test_a_watch_session_keeps_its_workers_between_builds(book: Path, tmp_path: 
         pool.close()
     cold, _ = build(manuscript, tmp_path / "cold", None)
     assert data == cold
+
+
+def test_rebuild_converts_only_the_markdown_that_changed(book: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from bookmaker import markup, pipeline
+
+    root = tmp_path / "manuscript"
+    shutil.copytree(book, root)
+    out = tmp_path / "out"
+    converted: list[str] = []
+    real = markup.new_markdown
+
+    def counting(language: str, smart: bool = True):  # type: ignore[no-untyped-def]
+        engine = real(language, smart)
+        convert = engine.convert
+        engine.convert = lambda text: converted.append(text) or convert(text)  # type: ignore[method-assign]
+        return engine
+
+    monkeypatch.setattr(markup, "new_markdown", counting)
+
+    def rebuild() -> int:
+        markup._converted.cache_clear()  # what a new process starts with
+        converted.clear()
+        pipeline.build(root, out, ("epub",))
+        return len(converted)
+
+    assert rebuild() >= 5  # every file, cold
+    assert (out / ".bookmaker-cache" / "markdown.json").is_file()
+    assert rebuild() == 0
+    edit_word(root)
+    assert rebuild() == 1
+    assert "remarkably" in converted[0]
+    # A changed setting that the conversion depends on is never served from the store.
+    config = root / "book.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "smart_punctuation: false\n", encoding="utf-8")
+    assert rebuild() >= 5
+    # --no-cache neither reads nor writes the store.
+    markup._converted.cache_clear()
+    converted.clear()
+    pipeline.build(root, tmp_path / "plain", ("epub",), cache=False)
+    assert len(converted) >= 5 and not (tmp_path / "plain" / ".bookmaker-cache").exists()

@@ -78,6 +78,7 @@ MAX_NESTING = 50
 MAX_UNMATCHED = 500
 _LIST_ITEM_RE = re.compile(r"^([ \t]*)(?:[-*+]|\d+[.)])[ \t]")
 _QUOTE_RE = re.compile(r"^[ \t]*((?:>[ \t]*)+)")
+_BRACKET_RE = re.compile(r"[\[\]()<>]")
 
 
 def check_markdown_shape(text: str, path: Path) -> None:
@@ -107,8 +108,10 @@ def check_markdown_shape(text: str, path: Path) -> None:
 
 def _count_unmatched(line: str, opens: list[int]) -> None:
     """Update the counts of open '[', '(' directly after ']' and '<' by one line (a paragraph spans lines)."""
-    previous = ""
-    for ch in line:
+    # Only the bracket characters change a count: visiting them alone keeps the pass cheap.
+    for match in _BRACKET_RE.finditer(line):
+        ch, at = match.group(), match.start()
+        previous = line[at - 1] if at else ""
         if ch == "[":
             opens[0] += 1
         elif ch == "]" and opens[0]:
@@ -121,7 +124,6 @@ def _count_unmatched(line: str, opens: list[int]) -> None:
             opens[2] += 1
         elif ch == ">" and opens[2]:
             opens[2] -= 1
-        previous = ch
 
 
 def tree_depth(root: etree._Element) -> int:

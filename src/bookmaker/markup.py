@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +17,7 @@ import markdown
 from lxml import etree, html
 from markdown.extensions import Extension
 
+from bookmaker import __version__
 from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
@@ -86,10 +92,69 @@ def new_markdown(language: str, smart: bool = True) -> markdown.Markdown:
 
 
 @lru_cache(maxsize=1024)
-def _convert(text: str, language: str, smart: bool) -> str:
+def _converted(text: str, language: str, smart: bool) -> str:
     """Python-Markdown's HTML for ``text``: a pure function of its arguments, so a watch session
     converts again only the files that changed (about half of reading a 40-chapter book)."""
     return new_markdown(language, smart).convert(text)
+
+
+def _convert(text: str, language: str, smart: bool) -> str:
+    store = _STORE.get()
+    return _converted(text, language, smart) if store is None else store.convert(text, language, smart)
+
+
+class ConvertedStore:
+    """Python-Markdown's HTML of the last build's files, kept in the layout cache's folder, so
+    that a rebuild converts only the files that changed (``_convert`` is a pure function).
+
+    One JSON file holds what the last build used, by a digest of the text, the language, the
+    smart-punctuation switch and the bookmaker and Python-Markdown versions; ``save`` writes
+    it under a private name and renames it, so two builds sharing the folder never see half.
+    """
+
+    NAME = "markdown.json"
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = None if folder is None else folder / self.NAME
+        self.old: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+        if self.path is not None:
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = None
+            if isinstance(data, dict):
+                self.old = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def convert(self, text: str, language: str, smart: bool) -> str:
+        key = hashlib.sha256(json.dumps([__version__, markdown.__version__, language, smart, text]).encode()).hexdigest()
+        converted = self.old.get(key)
+        if converted is None:
+            converted = _converted(text, language, smart)
+        self.used[key] = converted
+        return converted
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Conversions inside the block use (and fill) this store."""
+        token = _STORE.set(self)
+        try:
+            yield
+        finally:
+            _STORE.reset(token)
+
+    def save(self) -> None:
+        """Keep what this build converted (only that: the file never grows past one book)."""
+        if self.path is None or self.used == self.old:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.NAME}.{os.getpid()}")
+        tmp.write_text(json.dumps(self.used, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+#: The store of the build in progress (``ConvertedStore.active``).
+_STORE: ContextVar[ConvertedStore | None] = ContextVar("bookmaker_converted", default=None)
 
 
 def render_markdown(
@@ -325,7 +390,7 @@ def _take_title(body: etree._Element, chapter_id: str) -> tuple[str | None, str 
 
 def _inline_markdown(caption: str, source: Path, text: str, language: str, smart: bool) -> etree._Element:
     """A caption as a <div> of inline content, with the chapter's smart punctuation and emphasis."""
-    converted = new_markdown(language, smart).convert(caption)
+    converted = _convert(caption, language, smart)
     tree = html.fragment_fromstring(converted or "", create_parent="div")
     sanitize_html(tree, source, text)
     first = tree[0] if len(tree) and tree[0].tag == "p" else tree

@@ -14,6 +14,7 @@ from bookmaker.errors import ConfigError, ManuscriptError, OutputError, Report
 from bookmaker.limits import budget, check_chapter_size
 from bookmaker.layoutcache import CACHE_NAME
 from bookmaker.log import logger
+from bookmaker.markup import ConvertedStore
 from bookmaker.citations import Citations, load_citations
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
@@ -128,11 +129,14 @@ def build(
     try:
         # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
         with budget(config.limits, config.path):
-            book = read_book(manuscript, config)
+            cache_dir = outdir / CACHE_NAME if cache else None
+            # The last build's Markdown conversions: a rebuild converts only the files that changed.
+            conversions = ConvertedStore(cache_dir)
+            with conversions.active():
+                book = read_book(manuscript, config)
             prepare_outdir(outdir)
             staging = Staging(outdir)
             try:
-                cache_dir = outdir / CACHE_NAME if cache else None
                 _write_outputs(book, staging.dir, formats, result, cache_dir, workers, pool)
             except OSError as exc:
                 if exc.errno in _DISK_ERRORS:
@@ -143,6 +147,8 @@ def build(
         assert staging is not None
         committed = staging.commit([path.name for path in result.outputs.values()])
         result.outputs = dict(zip(result.outputs, committed))
+        # Kept only by a build that succeeded: a failed one leaves the output folder as it was.
+        conversions.save()
     except BaseException:
         if own_pool is not None:
             own_pool.close(abort=True)
