@@ -373,6 +373,32 @@ def test_demo_cid_fonts_map_codes_to_their_cids(demo: Built) -> None:
     assert cid_mismatches(demo.pdf) == {}
 
 
+#: Sections of running prose, where a paragraph's lines are full but for its last.
+PROSE_KINDS = ("foreword", "preface", "introduction", "prologue", "chapter", "epilogue", "afterword")
+
+
+def one_word_lines(built: Built) -> list[tuple[int, str, str]]:
+    """Lines of running text that hold a single word while the sentence goes on in the next line
+    (it starts in lower case): (page, the word, the next line).  WeasyPrint 70 set the Prologue's
+    "forty" alone so before an index term (bookmaker.engine, the line-fit fix)."""
+    kinds = {c.id: c.kind for c in built.book.chapters}
+    starts = sections(built)
+    found = []
+    for (first, section, _role), (following, _, _) in zip(starts, [*starts[1:], (len(built.pdf.pages) + 1, "", "")]):
+        if kinds.get(section) not in PROSE_KINDS:
+            continue
+        for page in built.pdf.pages[first - 1:following - 1]:
+            text = [ln for ln in page.body if ln.size >= 10.5]  # not the footnotes
+            for line, after in zip(text, text[1:]):
+                if len(line.text.split()) == 1 and after.text[:1].islower():
+                    found.append((page.number, line.text, after.text))
+    return found
+
+
+def test_demo_no_line_holds_one_word_of_a_running_sentence(demo: Built) -> None:
+    assert one_word_lines(demo) == []
+
+
 def test_demo_renders_pages_for_review(demo: Built) -> None:
     """Opener, body page with notes, contents and copyright page as PNGs in test-artifacts/."""
     pdf, dests = demo.pdf, demo.pdf.dests

@@ -111,6 +111,96 @@ def footnote_fix_applied() -> bool:
     return bool(_applied)
 
 
+# ---- the line-fit fix -----------------------------------------------------------------------------
+#
+# A narrow correction of WeasyPrint 70's line breaking (WeasyPrint #1051, "Stray line break").
+#
+# ``weasyprint.text.line_break.split_first_line`` lets Pango break a text box in the width left
+# on the line.  When Pango puts all of the text on one line, step 2 still checks that line's
+# width (``pango_layout_line_get_extents``) against the width left -- and when the text ends with
+# a collapsible space, that width counts the space, which Pango's own breaking lets hang past
+# the margin.  A text box ends with a space whenever an inline element follows it ("company,
+# <span class="index">Kingsoft</span>", a link, an emphasis, the paragraph's ``.last-words``).
+# If the text fits but for that space, the check fails and step 3 takes the branch meant for a
+# first word too long to split: it keeps only the *first word* of the box on the line, and the
+# rest starts a new one -- the Prologue's "forty" alone above "years old. He had spent ...".
+# (Where Pango itself wraps, the extents leave the space out, so the same words as one text box
+# break correctly.)  After #1051 (2020) WeasyPrint guarded against this (``first_line_fits``: a
+# line with a space in it was taken to fit); the rewritten function of version 70 has no guard.
+#
+# The fix changes that one test: a one-line layout whose text fits without its trailing spaces
+# fits.  Everything after is WeasyPrint's (the overflow check in ``split_inline_box`` already
+# discounts trailing spaces, and the line's last space is removed before justification).  As for
+# the footnote fix, the patch is applied only to the exact source it was written for; otherwise
+# the build goes on unpatched with one BM531 warning per process.
+
+_FITS = "    if resume_index is None and first_line_width <= max_width:\n"
+_FITS_FIXED = ("    if resume_index is None and (first_line_width <= max_width or _bookmaker_fits_but_for_space(\n"
+               "            text, style, context, max_width, justification_spacing, space_collapse)):\n")
+
+_line_fit_applied: bool | None = None
+
+
+def _fits_but_for_space(text, style, context, max_width, justification_spacing, space_collapse) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``text``, laid out by Pango on one line, fits ``max_width`` once its trailing
+    collapsible spaces are left out (they hang at the end of the line)."""
+    from weasyprint.text.line_break import create_layout, line_size
+
+    stripped = text.rstrip(" ")
+    if not space_collapse or stripped == text or not stripped:
+        return False
+    layout = create_layout(stripped, style, context, max_width, justification_spacing)
+    line, index = layout.get_first_line()
+    return index is None and line_size(line, style)[0] <= max_width
+
+
+def apply_line_fit_fix() -> bool:
+    """Patch ``split_first_line`` once per process; True if the fix is active (else BM531)."""
+    global _line_fit_applied
+    if _line_fit_applied is not None:
+        return _line_fit_applied
+    _line_fit_applied = False
+    import weasyprint
+    from weasyprint.layout import inline, preferred
+    from weasyprint.text import line_break
+
+    reason = None
+    source = ""
+    if not weasyprint.__version__.startswith("70."):
+        reason = f"it was written for WeasyPrint 70, found {weasyprint.__version__}"
+    else:
+        try:
+            source = inspect.getsource(line_break.split_first_line)
+        except (OSError, TypeError):
+            reason = "the source of WeasyPrint's line breaking cannot be read"
+        else:
+            if source.count(_FITS) != 1:
+                reason = "WeasyPrint's line breaking is not the expected one"
+    if reason is not None:
+        warn(f"the line-fit fix is not applied ({reason}); a line may end after its first word "
+             "before an inline element", code="BM531")
+        return False
+    namespace = dict(vars(line_break))
+    namespace["_bookmaker_fits_but_for_space"] = _fits_but_for_space
+    exec(compile(source.replace(_FITS, _FITS_FIXED), line_break.__file__, "exec"), namespace)  # noqa: S102 - our own patch of a known source
+    patched = namespace["split_first_line"]
+    # Every module that imported the function by name (svg.text imports it at each call).
+    for module in (line_break, inline, preferred):
+        module.split_first_line = patched
+    _line_fit_applied = True
+    return True
+
+
+def line_fit_fix_applied() -> bool:
+    """Whether the line-fit fix is active in this process."""
+    return bool(_line_fit_applied)
+
+
+#: What the layout patches change, for the layout cache's key: a section laid out before a fix
+#: (or without it, another WeasyPrint) is laid out again.
+FIXES = "footnote-placement-1 line-fit-1"
+
+
 # ---- layout -------------------------------------------------------------------------------------
 
 
@@ -141,6 +231,7 @@ class LayoutEngine:
         from weasyprint import CSS, HTML
 
         apply_footnote_fix()
+        apply_line_fit_fix()
         fonts, profiles, theme_css = self._theme(styles)
         css = [*theme_css, CSS(string=styles.generated, font_config=fonts, color_profiles=profiles,
                                url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")]

@@ -65,7 +65,7 @@ class SectionedLayout:
         self.roots = tuple(builder._fetcher_roots())
         self.allow = tuple(config.network.allow)
         self.base = config.root
-        self.versions = f"bookmaker {__version__} weasyprint {version('weasyprint')}"
+        self.versions = f"bookmaker {__version__} weasyprint {version('weasyprint')} {engine.FIXES}"
         self.theme_key = tree_digest(sorted({builder.theme, default_styles()}))
         self.images = {img.source.resolve().as_uri(): img for img in builder.book.images.values()}
         self.image_keys = {uri: file_digest(img.source) for uri, img in self.images.items()}
