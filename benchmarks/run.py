@@ -158,7 +158,10 @@ def tasks(manuscript: Path, work: Path) -> dict[str, list[tuple[str, list[str] |
                                                    ("run", [bookmaker, "build", str(manuscript), "-o", str(out), "-q"])],
         "bookmaker PDF+EPUB page-adding edit": [("add-page", None),
                                                  ("run", [bookmaker, "build", str(manuscript), "-o", str(out), "-q"])],
-        "bookmaker EPUB": [("run", [bookmaker, "build", str(manuscript), "-o", str(work / "epub"), "--format", "epub", "-q"])],
+        # --no-cache: pandoc keeps nothing between runs, so neither may this (a rebuild would
+        # reuse the Markdown conversions kept in the output folder).
+        "bookmaker EPUB": [("run", [bookmaker, "build", str(manuscript), "-o", str(work / "epub"), "--format", "epub",
+                                    "--no-cache", "-q"])],
         "pandoc EPUB": [("run", [pd, *files, "-o", str(work / "pandoc.epub")])],
         "pandoc + WeasyPrint PDF": [("run", [pd, *files, "-s", "-t", "html5", "-o", str(work / "pandoc.html")]),
                                     ("run", [str(BIN / "weasyprint"), str(work / "pandoc.html"), str(work / "pandoc.pdf")])],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -168,6 +169,12 @@ def build(manuscript: Path, outdir: Path, formats: str | None, strict: bool, wat
       bookmaker build manuscript -o build --format pdf,epub
       bookmaker build --format epub --watch
     """
+    if jobs != 1 and (formats is None or "pdf" in formats):
+        from bookmaker.pool import start_server
+
+        # Before anything else is imported: the layout workers need WeasyPrint loaded.
+        with contextlib.suppress(OSError):  # no worker processes: LayoutPool lays out here
+            start_server()
     selected = _parse_formats(formats)
     if not watch:
         _guarded(_build_once)(manuscript, outdir, selected, strict, verbose, quiet, debug=debug, jobs=jobs,

@@ -33,12 +33,9 @@ class LayoutPool:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # forkserver: workers fork from a clean server that never held this process's
-        # fontconfig or Pango state (a plain fork after WeasyPrint has run is unsafe).
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["bookmaker.engine", "weasyprint"])
         try:
-            _start_quiet_server()
+            start_server()
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
                                              initializer=_end_with_build, initargs=_this_build())
         except OSError as error:
@@ -102,6 +99,20 @@ def _workers_tmp() -> str:
     folder = tempfile.mkdtemp(prefix="bookmaker-workers-")
     atexit.register(shutil.rmtree, folder, True)
     return folder
+
+
+def start_server() -> None:
+    """Start the fork server the workers come from, if it is not running yet.
+
+    Called as early as the command line knows a PDF will be laid out, because the server's
+    import of WeasyPrint (about 0.9 s) is what the first section waits for in a rebuild.
+    forkserver: workers fork from a clean server that never held this process's fontconfig
+    or Pango state (a plain fork after WeasyPrint has run is unsafe).
+    """
+    import multiprocessing
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["bookmaker.engine", "weasyprint"])
+    _start_quiet_server()
 
 
 def _start_quiet_server() -> None:
