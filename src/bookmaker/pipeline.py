@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
@@ -23,6 +24,9 @@ from bookmaker.pool import LayoutPool
 from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
+
+if TYPE_CHECKING:
+    from bookmaker.builders.pdf import PdfResult
 
 FORMATS = ("pdf", "epub")
 #: Every value ``--format`` accepts: the defaults, the cover wrap and the store editions (issue 13).
@@ -169,25 +173,39 @@ _DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult,
                    cache: Path | None = None, workers: int | None = None,
                    pool: LayoutPool | None = None) -> None:
+    pdf = None
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
 
         logger.info("Laying out the print edition")
-        pdf = PdfBuilder(book, cache=cache, workers=workers, pool=pool).build_pdf(folder)
+        # The sections are merged into the PDF by a worker while the other formats are written.
+        pdf = PdfBuilder(book, cache=cache, workers=workers, pool=pool).build_pdf(folder, background=True)
         book.print_layout = pdf.layout
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
+    try:
+        _write_other_outputs(book, folder, formats, result, pdf)
+        if pdf is not None:
+            pdf.finish()
+    except BaseException as error:
+        if pdf is not None:
+            pdf.abandon(error)
+        raise
 
+
+def _write_other_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult,
+                         pdf: PdfResult | None) -> None:
     from bookmaker import press
 
     print_shop = press.book_printer(book)
-    if "pdf" in formats and print_shop is not None:
+    if pdf is not None and print_shop is not None:
+        pdf.finish()  # the printer's steps read the written PDF
         result.pages = press.pad_to_even(result.outputs["pdf"])
     if "cover" in formats:
         pages = result.pages or press.interior_pages(book)
         result.outputs["cover"], result.outputs["cover-image"] = press.build_cover(book, folder, pages)
-    if "pdf" in formats and print_shop is not None:
+    if pdf is not None and print_shop is not None:
         logger.info("Checking the files against %s's rules", print_shop.label)
         reports = press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, folder)
         result.outputs["preflight"], result.outputs["preflight-json"] = reports

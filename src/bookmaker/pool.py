@@ -6,13 +6,15 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from bookmaker.log import logger
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from bookmaker.engine import SectionJob
 
 
@@ -74,6 +76,22 @@ class LayoutPool:
                 self.close()
                 self._broken = True
         return [lay_out_section(job) for job in jobs]
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """Run ``fn(*args)`` in a worker, beside whatever this process does next; None when
+        there are no worker processes (the caller then runs it itself)."""
+        if self.workers <= 1 or self._broken:
+            return None
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.start()
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError, OSError) as error:
+            logger.debug("worker processes failed (%s); running in this process", error)
+            return None
 
     def close(self, abort: bool = False) -> None:
         """Stop the workers: after their current jobs, or at once if ``abort`` (an interrupted

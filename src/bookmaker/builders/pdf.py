@@ -8,11 +8,13 @@ page-list uses and the placed size of every image for the low-resolution check.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree, html
 from markupsafe import Markup
@@ -41,6 +43,9 @@ from bookmaker.render import template_env
 from bookmaker.resources import default_styles, style_file, styles_dir
 from bookmaker.xrefs import MISSING, figure_lists
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
 #: Kinds whose first paragraph opens with a drop cap.
@@ -65,10 +70,34 @@ class PdfResult:
     path: Path
     #: Folios, page map and page starts: what the EPUB and the back matter read.
     layout: PrintLayout
+    #: The merge still running in a worker and the open output it writes (``build_pdf(background=True)``).
+    pending: tuple[Future[None], contextlib.ExitStack] | None = None
 
     @property
     def pages(self) -> int:
         return self.layout.page_count
+
+    def finish(self) -> None:
+        """Wait until the PDF is written and in place at ``path`` (at once if it already is)."""
+        if self.pending is None:
+            return
+        merging, output = self.pending
+        self.pending = None
+        try:
+            merging.result()
+        except BaseException as error:
+            output.__exit__(type(error), error, error.__traceback__)  # the half-written file goes
+            raise
+        output.close()
+
+    def abandon(self, error: BaseException) -> None:
+        """The build failed elsewhere: drop the PDF the merge is writing."""
+        if self.pending is None:
+            return
+        merging, output = self.pending
+        self.pending = None
+        merging.cancel()
+        output.__exit__(type(error), error, error.__traceback__)
 
 
 
@@ -568,25 +597,42 @@ class PdfBuilder(Builder):
     def index_continued(self) -> frozenset[str]:
         return self.continued
 
-    def build_pdf(self, outdir: Path) -> PdfResult:
-        """Lay out and write ``OUT/<slug>.pdf``."""
+    def build_pdf(self, outdir: Path, background: bool = False) -> PdfResult:
+        """Lay out and write ``OUT/<slug>.pdf``.
+
+        With ``background`` and the caller's pool, the sections are merged into the PDF by a
+        worker while the caller writes the other formats: ``PdfResult.finish`` waits for it.
+        """
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
         target = self.output_path(outdir)
         if self.sectioned():
-            cache = LayoutCache(self.cache)
+            cache: LayoutCache | None = LayoutCache(self.cache)
             pool = self.pool or LayoutPool(self.workers)
             try:
                 sections = SectionedLayout(self, cache, pool, self.back_matter)
-                with atomic_output(target) as tmp:
-                    layout = sections.build(tmp)
+                output = contextlib.ExitStack()
+                tmp = output.enter_context(atomic_output(target))
+                try:
+                    # Only the caller's pool outlives this call, as a merge in the background needs.
+                    layout, merging = sections.build(tmp, background and pool is self.pool)
+                except BaseException:
+                    output.__exit__(*sys.exc_info())
+                    raise
                 self.layouts = sections.layouts
                 self.cache_hits, self.cache_misses = cache.hits, cache.misses
                 self.warn_low_resolution(sections.lowest_dpi)
-                return PdfResult(target, layout)
+                if merging is None:
+                    output.close()
+                    return PdfResult(target, layout)
+                # The merge reads the cache's files (a private cache is removed by close).
+                output.callback(cache.close)
+                cache = None
+                return PdfResult(target, layout, (merging, output))
             except engine.Unsupported as why:
                 logger.info("laying the book out as one document: %s", why)
             finally:
-                cache.close()
+                if cache is not None:
+                    cache.close()
                 if pool is not self.pool:
                     pool.close()
         self.numbers_from, self.continued = None, frozenset()

@@ -22,6 +22,8 @@ from bookmaker.model import PrintLayout
 from bookmaker.resources import default_styles
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from bookmaker.builders.pdf import PdfBuilder
 
 #: Contents entries laid out apart from the contents print the folio the body's layout gave them.
@@ -260,8 +262,9 @@ class SectionedLayout:
                 laid = self.lay_out(geometry)
         return laid
 
-    def build(self, target: Path) -> PrintLayout:
-        """Lay out until the gutter suits the page count, then merge into ``target``."""
+    def build(self, target: Path, background: bool = False) -> tuple[PrintLayout, Future[None] | None]:
+        """Lay out until the gutter suits the page count, then merge into ``target``: with
+        ``background``, in a worker process while this one goes on (the future of the merge)."""
         base = self.builder.geometry
         geometry = base.for_pages(self.builder.estimate_pages())
         tried: dict[float, Laid] = {}
@@ -279,9 +282,12 @@ class SectionedLayout:
             geometry = base.for_pages(pages)
         self.builder.used_geometry = laid.geometry
         assert laid.layout is not None
-        assemble(target, laid.parts, laid.placements, laid.folio_docs, laid.blank, self.builder.book.build_date)
         self.lowest_dpi = _lowest(laid.parts)
-        return laid.layout
+        merge = (target, laid.parts, laid.placements, laid.folio_docs, laid.blank, self.builder.book.build_date)
+        merging = self.pool.submit(assemble, *merge) if background else None
+        if merging is None:
+            assemble(*merge)
+        return laid.layout, merging
 
 
 def _undated(html_text: str) -> str:
