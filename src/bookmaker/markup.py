@@ -7,7 +7,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -145,7 +145,12 @@ class ConvertedStore:
 
     def save(self) -> None:
         """Keep what this build converted (only that: the file never grows past one book)."""
-        if self.path is None or self.used == self.old:
+        if self.path is None:
+            return
+        if self.used == self.old:
+            # Touched, so the layout cache's least-recently-used pruning keeps it.
+            with suppress(OSError):
+                os.utime(self.path)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.NAME}.{os.getpid()}")
