@@ -270,3 +270,28 @@ def test_rebuild_converts_only_the_markdown_that_changed(book: Path, tmp_path: P
     converted.clear()
     pipeline.build(root, tmp_path / "plain", ("epub",), cache=False)
     assert len(converted) >= 5 and not (tmp_path / "plain" / ".bookmaker-cache").exists()
+
+
+@pytest.mark.parametrize("session", [False, True])
+def test_the_merge_runs_apart_from_the_layout_workers_unless_a_session_keeps_them(session: bool) -> None:
+    """A build's last job (the merge) frees the layout workers' memory first; a watch session's
+    workers stay and take it."""
+    import os
+
+    from bookmaker.pool import LayoutPool
+
+    pool = LayoutPool(2, session=session)
+    try:
+        pool.start()
+        workers = {pool._pool.submit(os.getpid).result() for _ in range(8)}
+        future = pool.submit(os.getpid, last=True)
+        assert future is not None
+        merger = future.result()
+        assert merger != os.getpid()
+        if session:
+            assert pool._pool is not None and merger in set(pool._pool._processes)
+        else:
+            assert pool._pool is None, "the layout workers were stopped"
+            assert merger not in workers
+    finally:
+        pool.close()

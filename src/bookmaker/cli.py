@@ -184,7 +184,7 @@ def build(manuscript: Path, outdir: Path, formats: str | None, strict: bool, wat
     from bookmaker.watch import iter_changes, watched_folders
 
     # One pool of layout workers for the session: they keep the parsed theme and its fonts.
-    pool = LayoutPool(jobs)
+    pool = LayoutPool(jobs, session=True)
 
     def attempt() -> None:
         try:

@@ -22,11 +22,15 @@ class LayoutPool:
     """Worker processes that lay sections out, started once and reused by every batch of a build
     (and of a watch session): each worker parses the theme once (``LayoutEngine._theme``)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, session: bool = False) -> None:
         #: Worker processes (default: one per core; 1 lays out in the build's process).
         self.workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        #: The workers serve several builds (a watch session): they stay after a build's layout.
+        self.session = session
         self._pool: Any = None
         self._broken = False
+        #: One-process executors of work that outlives the layout workers (``submit(last=True)``).
+        self._apart: list[Any] = []
 
     def start(self) -> None:
         """Start the fork server now, so that it imports WeasyPrint while the build renders HTML."""
@@ -77,17 +81,32 @@ class LayoutPool:
                 self._broken = True
         return [lay_out_section(job) for job in jobs]
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+    def submit(self, fn: Callable[..., Any], *args: Any, last: bool = False) -> Future[Any] | None:
         """Run ``fn(*args)`` in a worker, beside whatever this process does next; None when
-        there are no worker processes (the caller then runs it itself)."""
+        there are no worker processes (the caller then runs it itself).
+
+        ``last``: the build lays nothing out after this.  Unless the workers serve a session,
+        they end now and ``fn`` runs in a process of its own: the layout workers' memory (a
+        parsed theme, its fonts, WeasyPrint) is not held while the build writes the EPUB.
+        """
         if self.workers <= 1 or self._broken:
             return None
+        from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        self.start()
-        if self._pool is None:
-            return None
         try:
+            if last and not self.session:
+                self.close()
+                start_server()
+                import multiprocessing
+
+                executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
+                                               initializer=_end_with_build, initargs=_this_build())
+                self._apart.append(executor)
+                return executor.submit(fn, *args)
+            self.start()
+            if self._pool is None:
+                return None
             return self._pool.submit(fn, *args)
         except (BrokenProcessPool, RuntimeError, OSError) as error:
             logger.debug("worker processes failed (%s); running in this process", error)
@@ -96,13 +115,14 @@ class LayoutPool:
     def close(self, abort: bool = False) -> None:
         """Stop the workers: after their current jobs, or at once if ``abort`` (an interrupted
         or failed build must not wait for layouts nobody will read)."""
-        if self._pool is None:
-            return
-        pool, self._pool = self._pool, None
-        if abort:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        executors = [self._pool] if self._pool is not None else []
+        executors += self._apart
+        self._pool, self._apart = None, []
+        for executor in executors:
+            if abort:
+                for process in list(getattr(executor, "_processes", {}).values()):
+                    process.kill()
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 @lru_cache(maxsize=1)

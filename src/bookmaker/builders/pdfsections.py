@@ -284,7 +284,7 @@ class SectionedLayout:
         assert laid.layout is not None
         self.lowest_dpi = _lowest(laid.parts)
         merge = (target, laid.parts, laid.placements, laid.folio_docs, laid.blank, self.builder.book.build_date)
-        merging = self.pool.submit(assemble, *merge) if background else None
+        merging = self.pool.submit(assemble, *merge, last=True) if background else None
         if merging is None:
             assemble(*merge)
         return laid.layout, merging
