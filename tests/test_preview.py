@@ -151,3 +151,25 @@ def test_a_real_browser_reloads_after_a_save(server, tmp_path):
     finally:
         browser.terminate()
         browser.wait(timeout=30)
+
+
+def test_citations_are_formatted_in_the_preview_and_after_a_save(tmp_path: Path) -> None:
+    from test_citations import BIB
+
+    files = {
+        "book.yaml": "title: Sources\nauthor: Ann Writer\nlanguage: en\nbibliography: refs.bib\n"
+                     "citation-style: chicago-author-date\n",
+        "01-one.md": "# One\n\nThe phones sold out in minutes [@shirky2015, 45].\n",
+        "refs.bib": BIB,
+    }
+    root = write_book(tmp_path / "manuscript", files)
+    preview = PreviewServer(root, port=0).start()
+    try:
+        time.sleep(0.3)
+        _, page = fetch(preview.url + "one.html")
+        assert "[@shirky2015" not in page and "Shirky 2015, 45" in page, page
+        (root / "01-one.md").write_text("# One\n\nAs Li argues [@li2016, 12].\n", encoding="utf-8")
+        wait_for(lambda: "Li Wanqiang 2016, 12" in fetch(preview.url + "one.html")[1])
+        assert "[@li2016" not in fetch(preview.url + "one.html")[1]
+    finally:
+        preview.close()

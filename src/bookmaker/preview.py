@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree, html
 
 from bookmaker.builders import Builder, chapter_label, roman
+from bookmaker.citations import Citations, load_citations
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import BookmakerError, Report
@@ -107,9 +108,14 @@ class PreviewSite:
             try:
                 with collect_warnings(warnings):
                     config = load_config(self.manuscript)
-                    chapters = read_chapters(config, report)
+                    citations = None
+                    with report.collecting():
+                        citations = load_citations(config)
+                    # The citations are lifted out as the chapters are read, as build does, so
+                    # the format_citations pass fills them in (the page shows no raw [@key]).
+                    chapters = read_chapters(config, report, citations)
                     report.raise_errors()
-                    book = self._book(config, chapters, build_datetime())
+                    book = self._book(config, chapters, build_datetime(), citations)
             except BookmakerError as exc:
                 self.errors = {None: str(exc)}
                 return
@@ -120,9 +126,11 @@ class PreviewSite:
             self.builder = PreviewBuilder(book)
 
     @staticmethod
-    def _book(config: BookConfig, chapters: list[Chapter], build_date: datetime) -> Book:
+    def _book(config: BookConfig, chapters: list[Chapter], build_date: datetime,
+              citations: Citations | None = None) -> Book:
         """A Book of copies of the chapters as read, through the passes ``build`` runs (which change them)."""
-        book = Book(config=config, chapters=[copy.deepcopy(c) for c in chapters], identifier="", build_date=build_date)
+        book = Book(config=config, chapters=[copy.deepcopy(c) for c in chapters], identifier="", build_date=build_date,
+                    citations=citations)
         report = Report()
         run_passes(book, report)
         report.raise_errors()
@@ -132,6 +140,11 @@ class PreviewSite:
         """Read one changed chapter again and redo the book-wide passes, which are cheap."""
         assert self.book is not None
         book = self.book
+        if book.citations is not None:
+            # Citations are numbered and formatted across the whole book (ibid., first full
+            # note, the bibliography): read it all again.
+            self.load()
+            return
         index = next(i for i, c in enumerate(self.chapters) if c.source.resolve() == path.resolve())
         old = self.chapters[index]
         warnings: list[Finding] = []
