@@ -399,3 +399,19 @@ def test_cover_crop_marks_only_when_asked(cover_book: Path, tmp_path: Path) -> N
         outside = [d for d in page.get_drawings()
                    if d["rect"].x1 <= trim.x0 + 0.5 or d["rect"].y1 <= trim.y0 + 0.5]
     assert outside, "crop marks are drawn in the bleed, outside the trim"
+
+
+def test_cover_copy_prints_emphasis_and_curly_quotes_not_markdown(tmp_path: Path) -> None:
+    yaml = ("title: The Keeper\nauthor: Maren Holt\nlanguage: en\n"
+            "cover_copy: |\n  \"A quiet triumph.\" -- The Northern Review\n\n"
+            "  She counted the *ships* for forty years, and kept every one in her ledgers.\n"
+            "author_bio: Maren Holt grew up on the coast she writes about in *The Keeper*.\n")
+    root = _book(tmp_path / "manuscript", yaml, chapters=1)
+    result = CoverWrapBuilder(read_book(root), 120).build_cover(tmp_path)
+    with pymupdf.open(result.path) as doc:
+        text = doc[0].get_text()
+        italic = {span["text"].strip() for block in doc[0].get_text("dict")["blocks"] for line in block.get("lines", [])
+                  for span in line["spans"] if span["flags"] & 2}
+    assert "\u201cA quiet triumph.\u201d \u2013 The Northern Review" in " ".join(text.split())
+    assert "*" not in text and '"' not in text
+    assert "ships" in italic and "The Keeper" in italic, italic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from html import escape
 import json
 import os
 import re
@@ -391,6 +392,14 @@ def _take_title(body: etree._Element, chapter_id: str) -> tuple[str | None, str 
         remove_keep_tail(first)
         return title, anchor
     return None, None
+
+
+def inline_html(text: str, source: Path, language: str, smart: bool = True) -> str:
+    """``text`` (one paragraph of book.yaml, such as the back-cover copy) as HTML inline content:
+    emphasis, links and smart punctuation as in the chapters, through the same sanitizer."""
+    element = _inline_markdown(text, source, text, language, smart)
+    return (escape(element.text or "") + "".join(etree.tostring(child, encoding="unicode", method="html")
+                                                  for child in element))
 
 
 def _inline_markdown(caption: str, source: Path, text: str, language: str, smart: bool) -> etree._Element:

@@ -15,6 +15,7 @@ from bookmaker.config import BookConfig
 from bookmaker.cover import ACCENT, BACKGROUND, CJK_FACE, INK, LATIN_FACES, _face_for, font_path, generate_cover, wrap
 from bookmaker.geometry import Geometry
 from bookmaker.log import logger
+from bookmaker.markup import inline_html
 from bookmaker.model import Book
 from bookmaker.output import atomic_output
 from bookmaker.printers import DEFAULT_PRINTER, CoverGeometry, Printer, cover_geometry, printer_named
@@ -140,6 +141,8 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
 .back-copy p {{ margin: 0 0 0.55em 0; text-indent: 0; }}
 .back-copy p.lead {{ font-style: italic; font-size: 13pt; line-height: 1.3; text-align: left; hyphens: manual;
                      color: {_hex(pal.accent)}; margin-bottom: 0.8em; }}
+.back-copy p.lead em {{ font-style: normal; }}
+.back-copy a, .bio a {{ color: inherit; text-decoration: none; }}
 .bio {{ position: absolute; font-size: 9pt; line-height: 1.38; text-align: left; hyphens: manual; }}
 .bio img {{ float: left; width: 0.95in; height: 0.95in; object-fit: cover; border-radius: 50%;
             margin: 0.04in 0.16in 0.04in 0; }}
@@ -274,6 +277,11 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         return (f'<div class="abs" data-role="spine-text" lang="{escape(config.language)}" style="left:{left:.3f}pt; '
                 f'top:{top:.3f}pt; width:{box:.3f}pt; font-size:{size:.2f}pt; text-align:center;">{"".join(cells)}</div>')
 
+    def _inline(self, text: str) -> str:
+        """A paragraph of book.yaml as the chapters would print it: *emphasis*, curly quotes, dashes."""
+        config = self.book.config
+        return inline_html(text, config.path, config.language, config.smart_punctuation)
+
     def back(self) -> str:
         config, g = self.book.config, self.geometry
         margin = 0.62
@@ -289,7 +297,7 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         if paragraphs:
             first, rest = paragraphs[0], paragraphs[1:]
             lead_class = ' class="lead"' if rest and len(first) < 220 else ""
-            html = f"<p{lead_class}>{escape(first)}</p>" + "".join(f"<p>{escape(p)}</p>" for p in rest)
+            html = f"<p{lead_class}>{self._inline(first)}</p>" + "".join(f"<p>{self._inline(p)}</p>" for p in rest)
             parts.append(f'<div class="back-copy" lang="{escape(config.language)}" style="left:{margin:.4f}in; '
                          f'top:{0.78:.4f}in; width:{width:.4f}in; font-size:{size:.1f}pt;">{html}</div>')
         barcode_w, barcode_h = g.barcode
@@ -298,7 +306,7 @@ body {{ font-family: 'EB Garamond', 'Noto Serif SC', serif; color: {_hex(pal.ink
         if config.author_bio or config.author_photo:
             photo = (f'<img src="{config.author_photo.resolve().as_uri()}" alt="{escape(config.creators[0].name if config.creators else "")}"/>'
                      if config.author_photo else "")
-            bio = escape(" ".join((config.author_bio or "").split()))
+            bio = self._inline(" ".join((config.author_bio or "").split()))
             parts.append(f'<div class="bio" style="left:{margin:.4f}in; width:{width:.4f}in; '
                          f'bottom:{g.height - barcode_top + 0.32:.4f}in;">{photo}'
                          f'<span class="label">About the author</span>{bio}</div>')
