@@ -295,3 +295,18 @@ def test_the_merge_runs_apart_from_the_layout_workers_unless_a_session_keeps_the
             assert merger not in workers
     finally:
         pool.close()
+
+
+def test_a_change_to_bookmakers_code_invalidates_the_cache(book: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key holds a digest of bookmaker's own code, not only its version number: a layout
+    made by other code (an edited checkout, a patched install) is never reused."""
+    from bookmaker.builders import pdfsections
+
+    cache = tmp_path / "cache"
+    build(book, tmp_path / "one", cache)
+    _, again = build(book, tmp_path / "two", cache)
+    assert again.cache_misses == 0 and again.cache_hits > 0
+    monkeypatch.setattr(pdfsections, "code_digest", lambda: "code of another bookmaker")
+    _, other = build(book, tmp_path / "three", cache)
+    assert other.cache_hits == 0 and other.cache_misses > 0

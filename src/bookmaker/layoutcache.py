@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,20 @@ def digest(*parts: str | bytes) -> str:
         h.update(len(data).to_bytes(8, "big"))
         h.update(data)
     return h.hexdigest()[:40]
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """One key for bookmaker's own code, every .py file of the package: a layout or a Markdown
+    conversion made by other code is never reused, even where the version number did not move
+    (an editable install, a patched copy).  About 120 files, read once per process."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts):
+        data = path.read_bytes()
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()[:24]
 
 
 def tree_digest(folders: list[Path]) -> str:

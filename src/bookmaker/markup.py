@@ -21,6 +21,7 @@ from markdown.extensions import Extension
 from bookmaker import __version__
 from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
+from bookmaker.layoutcache import code_digest
 from bookmaker.limits import MAX_NESTING, check_markdown_shape, tree_depth
 from bookmaker.log import warn
 from bookmaker.model import ENDNOTE, FOOTNOTE, Heading, Note
@@ -128,7 +129,8 @@ class ConvertedStore:
                 self.old = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def convert(self, text: str, language: str, smart: bool) -> str:
-        key = hashlib.sha256(json.dumps([__version__, markdown.__version__, language, smart, text]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([__version__, code_digest(), markdown.__version__, language, smart,
+                                         text]).encode()).hexdigest()
         converted = self.old.get(key)
         if converted is None:
             converted = _converted(text, language, smart)

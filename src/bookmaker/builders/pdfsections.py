@@ -16,7 +16,7 @@ from bookmaker.assemble import Part, Placement, assemble
 from bookmaker.builders import roman
 from bookmaker.geometry import Geometry, gutter_for
 from bookmaker.index import page_targets
-from bookmaker.layoutcache import LayoutCache, digest, file_digest, tree_digest
+from bookmaker.layoutcache import LayoutCache, code_digest, digest, file_digest, tree_digest
 from bookmaker.log import logger
 from bookmaker.model import PrintLayout
 from bookmaker.resources import default_styles
@@ -67,7 +67,7 @@ class SectionedLayout:
         self.roots = tuple(builder._fetcher_roots())
         self.allow = tuple(config.network.allow)
         self.base = config.root
-        self.versions = f"bookmaker {__version__} weasyprint {version('weasyprint')} {engine.FIXES}"
+        self.versions = f"bookmaker {__version__} {code_digest()} weasyprint {version('weasyprint')} {engine.FIXES}"
         self.theme_key = tree_digest(sorted({builder.theme, default_styles()}))
         self.images = {img.source.resolve().as_uri(): img for img in builder.book.images.values()}
         self.image_keys = {uri: file_digest(img.source) for uri, img in self.images.items()}
