@@ -62,16 +62,19 @@ def test_atomic_output_temporary_names_are_unique(tmp_path: Path) -> None:
 
 # -- a real build, interrupted during PDF rendering ------------------------------------------------
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_interrupted_build_leaves_old_outputs(how: signal.Signals, tmp_path: Path) -> None:
     book = generate_book(tmp_path / "manuscript", chapters=10, paragraphs=10)
     out = tmp_path / "build"
     out.mkdir()
     for name, data in OLD.items():
         (out / name).write_bytes(data)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bookmaker", "build", str(book), "-o", str(out), "-v"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **EPOCH},
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **EPOCH, "TMPDIR": str(scratch)},
     )
     seen: list[str] = []
     assert proc.stderr is not None
@@ -85,13 +88,15 @@ def test_interrupted_build_leaves_old_outputs(how: signal.Signals, tmp_path: Pat
     proc.send_signal(how)
     _, rest = proc.communicate(timeout=60)
     stderr = "".join(seen) + rest
-    if how == signal.SIGINT:
-        # Ctrl-C: a clean message, the documented exit code, and the temporary files removed.
-        # 130, or death by SIGINT (what a shell also shows as 130): CPython re-raises the signal
-        # at exit when the interrupt landed inside code run by a C extension (cffi, loading WeasyPrint).
+    if how in (signal.SIGINT, signal.SIGTERM):
+        # Ctrl-C or kill: a clean message, the documented exit code, and the temporary files
+        # removed, the workers' included.  130, or death by SIGINT (what a shell also shows as
+        # 130): CPython re-raises the signal at exit when the interrupt landed inside code run
+        # by a C extension (cffi, loading WeasyPrint).
         assert proc.returncode in (130, -signal.SIGINT), stderr
         assert "interrupted; previous outputs were left untouched" in stderr
         assert "Traceback" not in stderr
+        assert sorted(p.name for p in scratch.iterdir()) == []
     else:
         assert proc.returncode == -signal.SIGKILL
     for name, data in OLD.items():

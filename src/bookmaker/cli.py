@@ -6,7 +6,9 @@ import contextlib
 import functools
 import json
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -148,6 +150,15 @@ def main() -> None:
       bookmaker check
       bookmaker build
     """
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (kill, a CI job's timeout) ends a build as Ctrl-C does: the previous outputs
+        # stay, the workers stop and the temporary files go (by default the process would just
+        # vanish, leaving the workers' folder of font copies behind).
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command()
