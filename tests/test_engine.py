@@ -1,4 +1,4 @@
-"""The layout engine (issue 10): the footnote fix in both states, running heads read from the theme, PrintLayout."""
+"""The layout engine (issue 10): the WeasyPrint fixes in both states, running heads read from the theme, PrintLayout."""
 
 from __future__ import annotations
 
@@ -13,28 +13,37 @@ from bookmaker.model import PrintLayout
 from bookmaker.resources import default_styles
 
 
-def test_footnote_fix_applies_to_weasyprint_70(caplog: pytest.LogCaptureFixture) -> None:
+#: Each WeasyPrint patch: how it is applied, how to ask whether it is, its memo, its warning.
+PATCHES = [
+    pytest.param(engine.apply_footnote_fix, engine.footnote_fix_applied, "_applied", "BM530", id="footnote-placement"),
+    pytest.param(engine.apply_line_fit_fix, engine.line_fit_fix_applied, "_line_fit_applied", "BM531", id="line-fit"),
+]
+
+
+@pytest.mark.parametrize(("apply", "applied", "_memo", "code"), PATCHES)
+def test_fix_applies_to_weasyprint_70(apply, applied, _memo: str, code: str, caplog: pytest.LogCaptureFixture) -> None:
     import weasyprint
 
     assert weasyprint.__version__.startswith("70.")
     with caplog.at_level(logging.WARNING, logger="bookmaker"):
-        assert engine.apply_footnote_fix() is True
-    assert engine.footnote_fix_applied()
-    assert not [r for r in caplog.records if getattr(r, "code", None) == "BM530"]
+        assert apply() is True
+    assert applied()
+    assert not [r for r in caplog.records if getattr(r, "code", None) == code]
 
 
-def test_footnote_fix_warns_once_when_it_does_not_apply(monkeypatch: pytest.MonkeyPatch,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("apply", "applied", "memo", "code"), PATCHES)
+def test_fix_warns_once_when_it_does_not_apply(apply, applied, memo: str, code: str, monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
     import weasyprint
 
-    monkeypatch.setattr(engine, "_applied", None)
+    monkeypatch.setattr(engine, memo, None)
     monkeypatch.setattr(weasyprint, "__version__", "71.2")
     with caplog.at_level(logging.WARNING, logger="bookmaker"):
-        assert engine.apply_footnote_fix() is False
-        assert engine.apply_footnote_fix() is False
-    warnings = [r for r in caplog.records if getattr(r, "code", None) == "BM530"]
+        assert apply() is False
+        assert apply() is False
+    warnings = [r for r in caplog.records if getattr(r, "code", None) == code]
     assert len(warnings) == 1 and "71.2" in warnings[0].getMessage()
-    assert not engine.footnote_fix_applied()
+    assert not applied()
 
 
 def _theme(tmp_path: Path, head_rules: str) -> Path:

@@ -3,7 +3,6 @@ element keeps all its words there, not only the first ("forty" alone in the demo
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
@@ -77,28 +76,10 @@ def test_text_before_an_inline_element_keeps_the_words_that_fit(css: str, tmp_pa
         assert len(line.split()) > 1, f"{line!r} alone on a line before {following!r}"
 
 
-def test_line_fit_fix_applies_to_weasyprint_70(caplog: pytest.LogCaptureFixture) -> None:
-    import weasyprint
+def test_line_fit_fix_replaces_every_imported_copy_of_split_first_line() -> None:
+    # Applied and warned about, in both states, with the footnote fix in test_engine.py.
     from weasyprint.layout import inline, preferred
     from weasyprint.text import line_break
 
-    assert weasyprint.__version__.startswith("70.")
-    with caplog.at_level(logging.WARNING, logger="bookmaker"):
-        assert engine.apply_line_fit_fix() is True
-    assert engine.line_fit_fix_applied()
+    assert engine.apply_line_fit_fix() is True
     assert inline.split_first_line is line_break.split_first_line is preferred.split_first_line
-    assert not [r for r in caplog.records if getattr(r, "code", None) == "BM531"]
-
-
-def test_line_fit_fix_warns_once_when_it_does_not_apply(monkeypatch: pytest.MonkeyPatch,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
-    import weasyprint
-
-    monkeypatch.setattr(engine, "_line_fit_applied", None)
-    monkeypatch.setattr(weasyprint, "__version__", "71.2")
-    with caplog.at_level(logging.WARNING, logger="bookmaker"):
-        assert engine.apply_line_fit_fix() is False
-        assert engine.apply_line_fit_fix() is False
-    warnings = [r for r in caplog.records if getattr(r, "code", None) == "BM531"]
-    assert len(warnings) == 1 and "71.2" in warnings[0].getMessage()
-    assert not engine.line_fit_fix_applied()

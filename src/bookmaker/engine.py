@@ -64,6 +64,27 @@ def _drop_moved_notes(context, new_children, new_footnotes):  # type: ignore[no-
             new_footnotes.remove(footnote)
 
 
+def _patched(module: Any, name: str, edits: dict[str, str], helpers: dict[str, Any], what: str) -> tuple[Any, str | None]:
+    """``module.name`` compiled again from its source with ``edits`` (each old text must occur
+    exactly once) and ``helpers`` among its globals; or (None, why not) when the installed
+    WeasyPrint is not the source the edits were written for."""
+    import weasyprint
+
+    if not weasyprint.__version__.startswith("70."):
+        return None, f"it was written for WeasyPrint 70, found {weasyprint.__version__}"
+    try:
+        source = textwrap.dedent(inspect.getsource(getattr(module, name)))
+    except (OSError, TypeError):
+        return None, f"the source of WeasyPrint's {what} cannot be read"
+    if any(source.count(old) != 1 for old in edits):
+        return None, f"WeasyPrint's {what} is not the expected one"
+    for old, new in edits.items():
+        source = source.replace(old, new)
+    namespace = {**vars(module), **helpers}
+    exec(compile(source, module.__file__, "exec"), namespace)  # noqa: S102 - our own patch of a known source
+    return namespace[name], None
+
+
 def apply_footnote_fix() -> bool:
     """Patch ``_linebox_layout`` once per process; True if the fix is active.
 
@@ -74,34 +95,16 @@ def apply_footnote_fix() -> bool:
     if _applied is not None:
         return _applied
     _applied = False
-    import weasyprint
     from weasyprint.layout import block
 
-    reason = None
-    source = ""
-    if not weasyprint.__version__.startswith("70."):
-        reason = f"it was written for WeasyPrint 70, found {weasyprint.__version__}"
-    else:
-        try:
-            source = textwrap.dedent(inspect.getsource(block._linebox_layout))
-        except (OSError, TypeError):
-            reason = "the source of WeasyPrint's line layout cannot be read"
-        else:
-            if source.count(_REPORT) != 1 or source.count(_BREAK) != 1 or source.count(_POLICY_BREAK) != 1:
-                reason = "WeasyPrint's line layout is not the expected one"
-    if reason is not None:
+    edits = {_REPORT: "report = False", _BREAK: _BREAK_FIXED, _POLICY_BREAK: _POLICY_BREAK_FIXED}
+    patched, reason = _patched(block, "_linebox_layout", edits, {"_bookmaker_drop_moved_notes": _drop_moved_notes},
+                               "line layout")
+    if patched is None:
         warn(f"the footnote placement fix is not applied ({reason}); a footnote may print on the page "
              "after its call", code="BM530")
         return False
-    patched = (
-        source.replace(_REPORT, "report = False")
-        .replace(_BREAK, _BREAK_FIXED)
-        .replace(_POLICY_BREAK, _POLICY_BREAK_FIXED)
-    )
-    namespace = dict(vars(block))
-    namespace["_bookmaker_drop_moved_notes"] = _drop_moved_notes
-    exec(compile(patched, block.__file__, "exec"), namespace)  # noqa: S102 - our own patch of a known source
-    block._linebox_layout = namespace["_linebox_layout"]
+    block._linebox_layout = patched
     _applied = True
     return True
 
@@ -160,30 +163,15 @@ def apply_line_fit_fix() -> bool:
     if _line_fit_applied is not None:
         return _line_fit_applied
     _line_fit_applied = False
-    import weasyprint
     from weasyprint.layout import inline, preferred
     from weasyprint.text import line_break
 
-    reason = None
-    source = ""
-    if not weasyprint.__version__.startswith("70."):
-        reason = f"it was written for WeasyPrint 70, found {weasyprint.__version__}"
-    else:
-        try:
-            source = inspect.getsource(line_break.split_first_line)
-        except (OSError, TypeError):
-            reason = "the source of WeasyPrint's line breaking cannot be read"
-        else:
-            if source.count(_FITS) != 1:
-                reason = "WeasyPrint's line breaking is not the expected one"
-    if reason is not None:
+    patched, reason = _patched(line_break, "split_first_line", {_FITS: _FITS_FIXED},
+                               {"_bookmaker_fits_but_for_space": _fits_but_for_space}, "line breaking")
+    if patched is None:
         warn(f"the line-fit fix is not applied ({reason}); a line may end after its first word "
              "before an inline element", code="BM531")
         return False
-    namespace = dict(vars(line_break))
-    namespace["_bookmaker_fits_but_for_space"] = _fits_but_for_space
-    exec(compile(source.replace(_FITS, _FITS_FIXED), line_break.__file__, "exec"), namespace)  # noqa: S102 - our own patch of a known source
-    patched = namespace["split_first_line"]
     # Every module that imported the function by name (svg.text imports it at each call).
     for module in (line_break, inline, preferred):
         module.split_first_line = patched

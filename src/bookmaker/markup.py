@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from html import escape
 import json
 import os
 import re
@@ -12,13 +11,13 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
 import markdown
 from lxml import etree, html
 from markdown.extensions import Extension
 
-from bookmaker import __version__
 from bookmaker.code import highlight_code
 from bookmaker.errors import ManuscriptError
 from bookmaker.layoutcache import code_digest
@@ -110,7 +109,7 @@ class ConvertedStore:
     that a rebuild converts only the files that changed (``_convert`` is a pure function).
 
     One JSON file holds what the last build used, by a digest of the text, the language, the
-    smart-punctuation switch and the bookmaker and Python-Markdown versions; ``save`` writes
+    smart-punctuation switch, bookmaker's code and the Python-Markdown version; ``save`` writes
     it under a private name and renames it, so two builds sharing the folder never see half.
     """
 
@@ -129,8 +128,7 @@ class ConvertedStore:
                 self.old = {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
     def convert(self, text: str, language: str, smart: bool) -> str:
-        key = hashlib.sha256(json.dumps([__version__, code_digest(), markdown.__version__, language, smart,
-                                         text]).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([code_digest(), markdown.__version__, language, smart, text]).encode()).hexdigest()
         converted = self.old.get(key)
         if converted is None:
             converted = _converted(text, language, smart)

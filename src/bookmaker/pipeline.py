@@ -51,15 +51,21 @@ def read_book(manuscript: Path, config: BookConfig | None = None, report: Report
     config = config or load_config(manuscript)
     problems = report if report is not None else Report()
     with budget(config.limits, config.path):
-        citations = None
-        with problems.collecting():
-            citations = load_citations(config)
-        book = Book(config=config, chapters=read_chapters(config, problems, citations), identifier="",
-                    build_date=build_datetime(), citations=citations)
+        chapters, citations = read_manuscript(config, problems)
+        book = Book(config=config, chapters=chapters, identifier="", build_date=build_datetime(), citations=citations)
         run_passes(book, problems)
     if report is None:
         problems.raise_errors()
     return book
+
+
+def read_manuscript(config: BookConfig, report: Report) -> tuple[list[Chapter], Citations | None]:
+    """The chapters as read, with their citations lifted out into the book's ``Citations``
+    (None without a ``bibliography``), for the format_citations pass to fill in."""
+    citations = None
+    with report.collecting():
+        citations = load_citations(config)
+    return read_chapters(config, report, citations), citations
 
 
 def read_chapters(config: BookConfig, report: Report, citations: Citations | None = None) -> list[Chapter]:

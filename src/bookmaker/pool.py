@@ -36,14 +36,8 @@ class LayoutPool:
         """Start the fork server now, so that it imports WeasyPrint while the build renders HTML."""
         if self.workers <= 1 or self._pool is not None or self._broken:
             return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        context = multiprocessing.get_context("forkserver")
         try:
-            start_server()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                             initializer=_end_with_build, initargs=_this_build())
+            self._pool = _executor(self.workers)
         except OSError as error:
             logger.debug("no worker processes (%s); laying out in this process", error)
             self._broken = True
@@ -91,17 +85,12 @@ class LayoutPool:
         """
         if self.workers <= 1 or self._broken:
             return None
-        from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
         try:
             if last and not self.session:
                 self.close()
-                start_server()
-                import multiprocessing
-
-                executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
-                                               initializer=_end_with_build, initargs=_this_build())
+                executor = _executor(1)
                 self._apart.append(executor)
                 return executor.submit(fn, *args)
             self.start()
@@ -123,6 +112,16 @@ class LayoutPool:
                 for process in list(getattr(executor, "_processes", {}).values()):
                     process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _executor(workers: int) -> Any:
+    """``workers`` processes from the fork server, each ending with the build (``_end_with_build``)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    start_server()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=_end_with_build, initargs=_this_build())
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lxml import etree, html
 
 from bookmaker.builders import Builder, chapter_label, roman
-from bookmaker.citations import Citations, load_citations
+from bookmaker.citations import Citations
 from bookmaker.clock import build_datetime
 from bookmaker.config import BookConfig, load_config
 from bookmaker.errors import BookmakerError, Report
@@ -100,7 +100,7 @@ class PreviewSite:
     # -- model ----------------------------------------------------------------------
     def load(self) -> None:
         """Read the whole book (at start, and when book.yaml or the set of files changes)."""
-        from bookmaker.pipeline import read_chapters
+        from bookmaker.pipeline import read_manuscript
 
         with self.lock:
             warnings: list[Finding] = []
@@ -108,12 +108,9 @@ class PreviewSite:
             try:
                 with collect_warnings(warnings):
                     config = load_config(self.manuscript)
-                    citations = None
-                    with report.collecting():
-                        citations = load_citations(config)
-                    # The citations are lifted out as the chapters are read, as build does, so
-                    # the format_citations pass fills them in (the page shows no raw [@key]).
-                    chapters = read_chapters(config, report, citations)
+                    # Read as build reads it, citations lifted out for the format_citations pass
+                    # (the page shows them formatted, not as raw [@key]).
+                    chapters, citations = read_manuscript(config, report)
                     report.raise_errors()
                     book = self._book(config, chapters, build_datetime(), citations)
             except BookmakerError as exc:

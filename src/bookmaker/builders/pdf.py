@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import sys
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -610,24 +609,22 @@ class PdfBuilder(Builder):
             pool = self.pool or LayoutPool(self.workers)
             try:
                 sections = SectionedLayout(self, cache, pool, self.back_matter)
-                output = contextlib.ExitStack()
-                tmp = output.enter_context(atomic_output(target))
-                try:
+                pending = None
+                with contextlib.ExitStack() as output:
+                    tmp = output.enter_context(atomic_output(target))
                     # Only the caller's pool outlives this call, as a merge in the background needs.
                     layout, merging = sections.build(tmp, background and pool is self.pool)
-                except BaseException:
-                    output.__exit__(*sys.exc_info())
-                    raise
+                    if merging is not None:
+                        # Left open for the merge, with the cache whose files it reads (a private
+                        # cache is removed by close): PdfResult.finish closes both.
+                        output.callback(cache.close)
+                        pending = (merging, output.pop_all())
                 self.layouts = sections.layouts
                 self.cache_hits, self.cache_misses = cache.hits, cache.misses
                 self.warn_low_resolution(sections.lowest_dpi)
-                if merging is None:
-                    output.close()
-                    return PdfResult(target, layout)
-                # The merge reads the cache's files (a private cache is removed by close).
-                output.callback(cache.close)
-                cache = None
-                return PdfResult(target, layout, (merging, output))
+                if pending is not None:
+                    cache = None
+                return PdfResult(target, layout, pending)
             except engine.Unsupported as why:
                 logger.info("laying the book out as one document: %s", why)
             finally:
