@@ -20,7 +20,7 @@ from bookmaker.citations import Citations, load_citations
 from bookmaker.model import Book, Chapter
 from bookmaker.output import Staging, prepare_outdir
 from bookmaker.passes import run_passes
-from bookmaker.pool import LayoutPool
+from bookmaker.pool import LayoutPool, offer_theme
 from bookmaker.reader import find_sources, read_chapter, read_source, settle_ids
 from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
@@ -134,8 +134,14 @@ def build(
     if "pdf" in formats and not config.pdf.standard:
         if pool is None:
             pool = own_pool = LayoutPool(workers)
+        from bookmaker.builders.pdf import print_theme
+
+        # The fork server parses the theme while this process reads the manuscript.
+        offer_theme(print_theme(config) if pool.workers > 1 else None)
         # Started before the manuscript is read, so that the workers import WeasyPrint meanwhile.
         pool.start()
+    else:
+        offer_theme(None)
     try:
         # The budget (limits.max_seconds, max_memory_mb) covers reading and writing, not the commit.
         with budget(config.limits, config.path):

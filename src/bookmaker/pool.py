@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bookmaker.log import logger
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 class LayoutPool:
     """Worker processes that lay sections out, started once and reused by every batch of a build
-    (and of a watch session): each worker parses the theme once (``LayoutEngine._theme``)."""
+    (and of a watch session).  The fork server parses the book's theme before it forks them
+    (``offer_theme``); a worker parses it only when it changed (``LayoutEngine._theme``)."""
 
     def __init__(self, workers: int | None = None, session: bool = False) -> None:
         #: Worker processes (default: one per core; 1 lays out in the build's process).
@@ -150,9 +152,34 @@ def start_server() -> None:
 
     # What a worker imports for its first section, imported once in the server instead (in a
     # rebuild the one section to lay out waited about 0.1 s for these in its worker).
-    preload = ["weasyprint", "bookmaker.engine", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json"]
+    # Last, bookmaker.warmup parses the theme the build offers (offer_theme), once for all workers.
+    preload = ["weasyprint", "bookmaker.engine", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json",
+               "bookmaker.warmup"]
     multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     _start_quiet_server()
+
+
+def offer_theme(theme: tuple[Sequence[Path], Sequence[str], Sequence[Path], Path] | None) -> None:
+    """Tell the fork server which theme to parse before it forks any worker (``bookmaker.warmup``):
+    (fetcher roots, allowed URLs, stylesheets, theme folder), or None when the build lays
+    nothing out in workers (the server then stops waiting for it)."""
+    import json
+
+    if not _servers:
+        return  # no server of this process waits for it
+    spec = None if theme is None else {"roots": [str(p) for p in theme[0]], "allow": list(theme[1]),
+                                       "files": [str(p) for p in theme[2]], "theme": str(theme[3])}
+    target = _offer_path()
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        partial.write_text(json.dumps(spec), encoding="utf-8")
+        os.replace(partial, target)  # the server never reads half an offer
+    except OSError as error:
+        logger.debug("cannot offer the theme to the fork server (%s)", error)
+
+
+def _offer_path() -> Path:
+    return Path(_workers_tmp()) / "theme.json"
 
 
 def _start_quiet_server() -> None:
@@ -166,6 +193,8 @@ def _start_quiet_server() -> None:
     """
     from multiprocessing import forkserver
 
+    from bookmaker.warmup import OFFER
+
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_tmp = os.environ.get("TMPDIR")
@@ -173,15 +202,22 @@ def _start_quiet_server() -> None:
         # The server is forked and executed within ensure_running, so the swap is brief.
         os.dup2(devnull, 2)
         os.environ["TMPDIR"] = _workers_tmp()
+        os.environ[OFFER] = str(_offer_path())
         forkserver.ensure_running()
+        _servers.append(os.getpid())
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+        os.environ.pop(OFFER, None)
         if saved_tmp is None:
             os.environ.pop("TMPDIR", None)
         else:
             os.environ["TMPDIR"] = saved_tmp
+
+
+#: Fork servers this process started (one: ``ensure_running`` starts it once).
+_servers: list[int] = []
 
 
 def _this_build() -> tuple[int, str]:

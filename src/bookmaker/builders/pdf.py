@@ -45,6 +45,8 @@ from bookmaker.xrefs import MISSING, figure_lists
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from bookmaker.config import BookConfig
+
 #: An image printing below this resolution at its placed size gets a warning.
 MIN_DPI = 300
 #: Kinds whose first paragraph opens with a drop cap.
@@ -99,6 +101,14 @@ class PdfResult:
         output.__exit__(type(error), error, error.__traceback__)
 
 
+
+
+def print_theme(config: BookConfig) -> tuple[tuple[Path, ...], tuple[str, ...], tuple[Path, ...], Path]:
+    """What the print layout reads its theme with: the fetcher's roots, the allowed URLs, the
+    stylesheets and the theme folder (``pool.offer_theme`` has the fork server parse it early)."""
+    theme = styles_dir(config)
+    return ((config.root, theme, default_styles()), tuple(config.network.allow),
+            (style_file(config, "print.css"),), theme)
 
 
 class PdfBuilder(Builder):
@@ -388,7 +398,7 @@ class PdfBuilder(Builder):
     # ---- layout ------------------------------------------------------------------------------
 
     def stylesheet_paths(self) -> list[Path]:
-        return [style_file(self.book.config, "print.css")]
+        return list(print_theme(self.book.config)[2])
 
     def extra_css(self, geometry: Geometry) -> str:
         """Generated CSS after the theme: page geometry and what the PDF standard needs."""
@@ -412,7 +422,7 @@ class PdfBuilder(Builder):
         return None
 
     def _fetcher_roots(self) -> list[Path]:
-        return [self.book.config.root, self.theme, default_styles()]
+        return list(print_theme(self.book.config)[0])
 
     def render_document(self, geometry: Geometry | None = None, html_text: str | None = None):  # type: ignore[no-untyped-def]
         """Lay the book out once with ``geometry``; returns the engine's laid-out document."""

@@ -1,0 +1,41 @@
+"""Parse the book's theme in the fork server, before any layout worker is forked from it (``pool.start_server``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+#: The variable naming the file where the build offers its theme (``pool.offer_theme``).
+OFFER = "BOOKMAKER_WARM_THEME"
+#: How long the server waits for the offer: the build writes it once book.yaml is read
+#: (about 0.1 s after starting the server), or "null" when it lays nothing out in sections.
+WAIT = 2.0
+
+
+def _offer(path: Path) -> Any:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            time.sleep(0.01)
+    return None
+
+
+def _warm() -> None:
+    offer = os.environ.get(OFFER)
+    spec = _offer(Path(offer)) if offer else None
+    if not spec:
+        return
+    from bookmaker.engine import warm_theme
+
+    warm_theme([Path(p) for p in spec["roots"]], spec["allow"], [Path(p) for p in spec["files"]], Path(spec["theme"]))
+
+
+try:
+    _warm()
+except Exception:  # noqa: BLE001 - the server must start whatever happens; a worker then parses the theme itself
+    pass
