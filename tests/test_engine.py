@@ -87,3 +87,52 @@ def test_print_layout_answers_page_questions() -> None:
     assert layout.folio_of("ch1") == "1" and layout.folio_of("ch1", "ch1-b4") == "2"
     assert layout.folio_of("ch1", "missing") is None
     assert layout.page_of("ch1", "ch1-b4") == 5 and layout.page_of("contents") == 3
+
+
+MARGIN_CSS = """
+@page { size: 5in 7in; margin: 0.8in 0.7in;
+  @top-left { content: "left head"; }  @top-right { content: string(title); text-align: right; }
+  @bottom-center { content: counter(page); padding-top: 4pt; border-top: 0.5pt solid black; }
+  @left-middle { content: "side"; }  @bottom-right-corner { content: "c"; background: #ccc; } }
+@page :left { @top-left { content: none; } @top-center { content: "centre " counter(page, lower-roman); } }
+@page :first { @bottom-center { content: none; } @right-top { content: "first"; width: 30%; } }
+h1 { string-set: title content(); break-before: page; }
+"""
+
+
+def _margin_pdf(styles: Path) -> bytes:
+    html = "".join(f"<h1>Part {n}</h1>" + "<p>Some words to fill a line or two of the page.</p>" * 40 for n in range(3))
+    layout = engine.LayoutEngine([styles.parent], [], styles.parent)
+    document = layout.render(html, engine.Styles((styles,), "", styles.parent), {})
+    data = document.write_pdf(pdf_identifier=False)
+    assert len(document.pages) > 6
+    return data
+
+
+def test_margin_box_shortcut_lays_out_the_same_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every kind of margin box (generated or not beside generated ones, corners, sides) comes out
+    byte for byte as WeasyPrint's own code lays it out."""
+    from weasyprint import layout
+    from weasyprint.layout import page
+
+    styles = tmp_path / "print.css"
+    styles.write_text(MARGIN_CSS, encoding="utf-8")
+    original = page.make_margin_boxes
+    monkeypatch.setattr(engine, "_margin_shortcut_applied", None)
+    assert engine.apply_margin_box_shortcut() is True
+    assert page.make_margin_boxes is not original and layout.make_margin_boxes is page.make_margin_boxes
+    shortcut = _margin_pdf(styles)
+    monkeypatch.setattr(page, "make_margin_boxes", original)
+    monkeypatch.setattr(layout, "make_margin_boxes", original)
+    assert _margin_pdf(styles) == shortcut
+
+
+def test_margin_box_shortcut_leaves_another_weasyprint_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import weasyprint
+    from weasyprint.layout import page
+
+    monkeypatch.setattr(engine, "_margin_shortcut_applied", None)
+    monkeypatch.setattr(weasyprint, "__version__", "71.2")
+    before = page.make_margin_boxes
+    assert engine.apply_margin_box_shortcut() is False
+    assert page.make_margin_boxes is before
