@@ -11,6 +11,9 @@ import pymupdf
 import pytest
 from lxml import etree
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bookmaker.lastline import protect_ending
 from conftest import epubcheck_messages, run_cli, write_book
 
@@ -86,6 +89,23 @@ def test_ending_span_leaves_notes_and_code_alone() -> None:
     p = etree.fromstring("<p>One extraordinarily long conclusion</p>")
     protect_ending(p)
     assert p.find("span").text == "conclusion" and p.text == "One extraordinarily long "
+
+
+_PIECES = st.sampled_from(["a", "word", "x" * 30, "y" * 150, "z" * 1900, " " * 140, "supercalifragilistic", ".", "\u201cso\u201d", "\u4e2d\u6587",
+                           " ", "  ", "\t", "\n", "\u00a0", "\u2009", "\u202f", " \n "])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=400))
+def test_ending_is_found_as_by_searching_the_whole_text(pieces: list[str]) -> None:
+    """The tail-first search finds exactly what the plain search of the whole paragraph finds."""
+    from bookmaker.lastline import _ENDING_RE, _ending
+
+    text = "".join(pieces)
+    fast, plain = _ending(text), _ENDING_RE.search(text)
+    assert (fast is None) == (plain is None)
+    if fast is not None and plain is not None:
+        assert fast.span() == plain.span() and fast.groups() == plain.groups()
 
 
 def test_multi_paragraph_footnote_keeps_its_number_with_the_text(built: tuple[Path, Path]) -> None:
