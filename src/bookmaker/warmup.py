@@ -33,6 +33,24 @@ def _warm() -> None:
     from bookmaker.engine import warm_theme
 
     warm_theme([Path(p) for p in spec["roots"]], spec["allow"], [Path(p) for p in spec["files"]], Path(spec["theme"]))
+    _single_threaded()
+
+
+def _single_threaded(seconds: float = 2.0) -> None:
+    """Wait until this process runs one thread again.
+
+    Pango 1.50 initialises fontconfig in a thread of its own when a font map is made (the
+    FontConfiguration above); the thread ends within milliseconds.  A worker forked while it
+    ran would inherit its locks but not the thread, and could wait for it for ever.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if len(os.listdir(f"/proc/{os.getpid()}/task")) <= 1:
+                return
+        except OSError:
+            return  # no /proc: nothing to wait on
+        time.sleep(0.002)
 
 
 try:
