@@ -136,3 +136,58 @@ def test_margin_box_shortcut_leaves_another_weasyprint_alone(monkeypatch: pytest
     before = page.make_margin_boxes
     assert engine.apply_margin_box_shortcut() is False
     assert page.make_margin_boxes is before
+
+
+_LIBRARIES = """
+import json, sys
+def libraries():
+    import weasyprint.text.ffi as ffi
+    with open("/proc/self/maps") as maps:
+        files = sorted({line.split()[-1].rsplit("/", 1)[-1] for line in maps if ".so" in line})
+    wanted = ("gobject", "pango", "harfbuzz", "fontconfig")
+    return {"files": [f for f in files if any(w in f for w in wanted)],
+            "optional": [ffi.harfbuzz_subset is None, ffi.harfbuzz_vector is None]}
+"""
+
+
+def _import_report(code: str) -> dict[str, object]:
+    import json
+    import subprocess
+    import sys
+
+    script = _LIBRARIES + "\nspawned = []\nsys.addaudithook(lambda event, args: spawned.append(event) if event == 'subprocess.Popen' else None)\n" + code + "\nprint(json.dumps({**libraries(), 'spawned': len(spawned)}))\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_weasyprint_loads_the_same_libraries_without_compiler_probes() -> None:
+    usual = _import_report("import weasyprint")
+    fast = _import_report("from bookmaker.engine import load_weasyprint; load_weasyprint()")
+    assert fast["files"] == usual["files"] and fast["optional"] == usual["optional"]
+    assert any("pango" in f for f in fast["files"])  # type: ignore[attr-defined]
+    # find_library ran ldconfig, gcc and ld for every name that did not load as it was.
+    assert usual["spawned"] > 5 and fast["spawned"] <= 1, (usual["spawned"], fast["spawned"])
+
+
+def test_weasyprint_is_imported_the_usual_way_when_the_quick_import_fails() -> None:
+    # The first import of weasyprint.text.ffi fails; load_weasyprint imports it again as usual.
+    fails_once = """
+import importlib.abc
+class FailOnce(importlib.abc.MetaPathFinder):
+    done = False
+    def find_spec(self, name, path, target=None):
+        if name == "weasyprint.text.ffi" and not FailOnce.done:
+            FailOnce.done = True
+            raise ImportError("simulated")
+        return None
+sys.meta_path.insert(0, FailOnce())
+from bookmaker.engine import load_weasyprint
+load_weasyprint()
+assert FailOnce.done
+import weasyprint
+weasyprint.HTML(string="<p>x</p>").render()
+"""
+    report = _import_report(fails_once)
+    assert any("pango" in f for f in report["files"])  # type: ignore[attr-defined]
+    assert report["spawned"] > 5  # the usual search ran

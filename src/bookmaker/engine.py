@@ -14,6 +14,83 @@ from typing import Any
 from bookmaker.cjk import is_cjk
 from bookmaker.log import logger, warn
 
+# ---- loading WeasyPrint ---------------------------------------------------------------------------
+#
+# WeasyPrint finds its C libraries by trying a name per platform in turn (``weasyprint.text.ffi``:
+# "libgobject-2.0-0", "gobject-2.0-0", "gobject-2.0", "libgobject-2.0.so.0", ...), and cffi hands
+# every name that does not load as it is to ``ctypes.util.find_library``, which on Linux runs
+# ldconfig, then gcc and ld, for each: importing WeasyPrint started 215 programs and took 0.5 s,
+# of which 0.2-0.35 s (and as much CPU again in those programs) went on them -- in the fork
+# server, on the path of every build's first layout.  ``load_weasyprint`` imports it with bare
+# names resolved as find_library's first step does (the ldconfig cache, read once) and without
+# its gcc and ld fallbacks: WeasyPrint's list holds each library's Linux soname, which loads as
+# it is wherever find_library's answer would.  Should that import fail, WeasyPrint is imported
+# again the usual way.
+
+
+def load_weasyprint() -> None:
+    """Import WeasyPrint in this process, if it is not yet, without the compiler probes."""
+    import io
+    import sys
+
+    if "weasyprint" in sys.modules:
+        return
+    import cffi.api
+
+    original = cffi.api._load_backend_lib
+
+    def load(backend: Any, name: Any, flags: int) -> Any:
+        if not isinstance(name, str) or "/" in name:
+            return original(backend, name, flags)
+        try:
+            return backend.load_library(name, flags)
+        except OSError:
+            soname = _ldconfig_soname(name)
+            if soname is None:
+                raise
+            return backend.load_library(soname, flags)
+
+    cffi.api._load_backend_lib = load
+    try:
+        # WeasyPrint prints its installation help before it gives up on a library.
+        with contextlib.redirect_stdout(io.StringIO()):
+            import weasyprint  # noqa: F401
+        return
+    except Exception:  # noqa: BLE001 - any failure: the usual import below says what is wrong
+        for module in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[module]
+    finally:
+        cffi.api._load_backend_lib = original
+    import weasyprint  # noqa: F401,F811
+
+
+def _ldconfig_soname(name: str) -> str | None:
+    """What ``ctypes.util.find_library(name)`` finds in the ldconfig cache (its first step)."""
+    import os
+    import struct
+
+    machine = os.uname().machine + ("-32" if struct.calcsize("l") == 4 else "-64")
+    abi = {"x86_64-64": "libc6,x86-64", "ppc64-64": "libc6,64bit", "sparc64-64": "libc6,64bit",
+           "s390x-64": "libc6,64bit", "ia64-64": "libc6,IA-64"}.get(machine, "libc6")
+    found = re.search(rf"\s+(lib{re.escape(name)}\.[^\s]+)\s+\({re.escape(abi)}", _ldconfig_cache())
+    return found.group(1) if found else None
+
+
+_LDCONFIG: list[str] = []
+
+
+def _ldconfig_cache() -> str:
+    """``ldconfig -p``, read once per process ("" without ldconfig)."""
+    import subprocess
+
+    if not _LDCONFIG:
+        try:
+            _LDCONFIG.append(subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, stdin=subprocess.DEVNULL,
+                                            env={"LC_ALL": "C", "LANG": "C"}, check=False).stdout.decode("utf-8", "replace"))
+        except OSError:
+            _LDCONFIG.append("")
+    return _LDCONFIG[0]
+
 # ---- the footnote placement fix -------------------------------------------------------------------
 #
 # A narrow correction of WeasyPrint 70's footnote placement (WeasyPrint #1564 family).
@@ -249,6 +326,7 @@ class LayoutEngine:
     def __init__(self, roots: Sequence[Path], allow: Sequence[str], base: Path) -> None:
         # Imported here: the fetcher's class loads WeasyPrint, which a build whose sections all
         # come from the layout cache never needs in its own process.
+        load_weasyprint()
         from bookmaker.sandbox import ProjectFetcher
 
         self.fetcher = ProjectFetcher(list(roots), allow)

@@ -152,9 +152,9 @@ def start_server() -> None:
 
     # What a worker imports for its first section, imported once in the server instead (in a
     # rebuild the one section to lay out waited about 0.1 s for these in its worker).
-    # Last, bookmaker.warmup parses the theme the build offers (offer_theme), once for all workers.
-    preload = ["weasyprint", "bookmaker.engine", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json",
-               "bookmaker.warmup"]
+    # bookmaker.warmup loads WeasyPrint (engine.load_weasyprint) and parses the theme the build
+    # offers (offer_theme), once for all workers.
+    preload = ["bookmaker.warmup", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json"]
     multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     _start_quiet_server()
 

@@ -1,4 +1,4 @@
-"""Parse the book's theme in the fork server, before any layout worker is forked from it (``pool.start_server``)."""
+"""Load WeasyPrint and parse the book's theme in the fork server, before any layout worker is forked from it (``pool.start_server``)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def _offer(path: Path) -> Any:
 
 
 def _warm() -> None:
+    from bookmaker.engine import load_weasyprint
+
+    load_weasyprint()
     offer = os.environ.get(OFFER)
     spec = _offer(Path(offer)) if offer else None
     if not spec:
