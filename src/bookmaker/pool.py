@@ -144,7 +144,8 @@ def start_server() -> None:
     """Start the fork server the workers come from, if it is not running yet.
 
     Called as early as the command line knows a PDF will be laid out, because the server's
-    import of WeasyPrint (about 0.9 s) is what the first section waits for in a rebuild.
+    import of WeasyPrint and parse of the theme (about 0.5 s) are what the first section
+    waits for in a rebuild.
     forkserver: workers fork from a clean server that never held this process's fontconfig
     or Pango state (a plain fork after WeasyPrint has run is unsafe).
     """
@@ -154,7 +155,9 @@ def start_server() -> None:
     # rebuild the one section to lay out waited about 0.1 s for these in its worker).
     # bookmaker.warmup loads WeasyPrint (engine.load_weasyprint) and parses the theme the build
     # offers (offer_theme), once for all workers.
-    preload = ["bookmaker.warmup", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json"]
+    # pikepdf for the merge, which runs in a process of its own from this server (submit(last=True)).
+    preload = ["bookmaker.warmup", "bookmaker.fonts", "bookmaker.sandbox", "bookmaker.resources", "json",
+               "bookmaker.assemble", "pikepdf"]
     multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     _start_quiet_server()
 
