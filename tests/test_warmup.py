@@ -72,3 +72,16 @@ def test_warnings_of_a_theme_parsed_in_the_server_reach_every_build(book: Path, 
                if p.name != "markdown.json"]
     sections = [r for r in reports if "anchors" in r]
     assert sections and all(any("theme-import.css" in w[0] for w in r["warnings"]) for r in sections)
+
+
+def test_the_build_process_itself_never_loads_weasyprint(book: Path, tmp_path: Path) -> None:
+    """With workers, WeasyPrint is loaded by the fork server only: the build's own process (which
+    reads the manuscript and writes the EPUB while the server loads it) stays light."""
+    script = ("import sys\nfrom bookmaker.cli import main\n"
+              f"for _ in range(2):\n    try:\n        main(['build', {str(book)!r}, '-o', {str(tmp_path / 'out')!r}, '-j', '2', '-q'])\n"
+              "    except SystemExit as end:\n        assert not end.code, end.code\n"
+              "print('weasyprint' in sys.modules, 'bookmaker.warmup' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"], result.stdout
+    assert list((tmp_path / "out").glob("*.pdf"))

@@ -196,8 +196,6 @@ def _start_quiet_server() -> None:
     """
     from multiprocessing import forkserver
 
-    from bookmaker.warmup import OFFER
-
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_tmp = os.environ.get("TMPDIR")
@@ -219,6 +217,9 @@ def _start_quiet_server() -> None:
             os.environ["TMPDIR"] = saved_tmp
 
 
+#: The variable naming, in the fork server, the file where the build offers its theme
+#: (``offer_theme``, read by ``bookmaker.warmup``).
+OFFER = "BOOKMAKER_WARM_THEME"
 #: Fork servers this process started (one: ``ensure_running`` starts it once).
 _servers: list[int] = []
 

@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: The variable naming the file where the build offers its theme (``pool.offer_theme``).
-OFFER = "BOOKMAKER_WARM_THEME"
 #: How long the server waits for the offer: the build writes it once book.yaml is read
 #: (about 0.1 s after starting the server), or "null" when it lays nothing out in sections.
 WAIT = 2.0
@@ -26,14 +24,17 @@ def _offer(path: Path) -> Any:
 
 
 def _warm() -> None:
-    from bookmaker.engine import load_weasyprint
+    from bookmaker.pool import OFFER
+
+    offer = os.environ.get(OFFER)
+    if not offer:
+        return  # not the fork server of a build
+    from bookmaker.engine import load_weasyprint, warm_theme
 
     load_weasyprint()
-    offer = os.environ.get(OFFER)
-    spec = _offer(Path(offer)) if offer else None
+    spec = _offer(Path(offer))
     if not spec:
         return
-    from bookmaker.engine import warm_theme
 
     warm_theme([Path(p) for p in spec["roots"]], spec["allow"], [Path(p) for p in spec["files"]], Path(spec["theme"]))
     _single_threaded()
