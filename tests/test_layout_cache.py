@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from io import BytesIO
 from pathlib import Path
 
 import pymupdf
@@ -14,6 +15,7 @@ from bookgen import generate_book
 
 from bookmaker.builders.pdf import PdfBuilder
 from bookmaker.pipeline import read_book
+from bookmaker.resources import default_styles
 
 EPOCH = "1780000000"
 
@@ -149,6 +151,47 @@ def test_sections_print_what_one_document_prints(book: Path, warm: tuple[Path, b
     sectioned, _ = build(book, tmp_path / "sectioned", None)
     monkeypatch.setattr(PdfBuilder, "sectioned", lambda self: False)
     single, _ = build(book, tmp_path / "single", None)
+    assert summary(sectioned) == summary(single)
+
+
+def _fill_colours(data: bytes) -> list[list[bytes]]:
+    """The fill colours each page paints with, the folios drawn over it included."""
+    import re
+
+    import pikepdf
+
+    with pikepdf.open(BytesIO(data)) as pdf:
+        found = []
+        for page in pdf.pages:
+            contents = page.Contents if isinstance(page.Contents, pikepdf.Array) else [page.Contents]
+            drawn = b"".join(c.read_bytes() for c in contents)
+            # A section's pages share one resource dictionary: only the forms this page draws.
+            used = set(re.findall(rb"/([\w.]+) Do", drawn))
+            for name, xobject in page.Resources.get("/XObject", {}).items():
+                if str(name)[1:].encode() in used and xobject.get("/Subtype") == "/Form":
+                    drawn += xobject.read_bytes()
+            found.append(sorted(set(re.findall(rb"[\d.]+ [\d.]+ [\d.]+ rg", drawn))))
+        return found
+
+
+def test_folios_keep_the_style_the_theme_gives_their_named_page(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A theme that styles the folios of one named page apart (here red on chapter pages) gets
+    them so in the sectioned layout, whose folios are laid out in documents of their own."""
+    themed = generate_book(tmp_path / "themed", chapters=2, paragraphs=6, parts=1, tables=False,
+                           extra_yaml="styles: theme\n")
+    (themed / "theme").mkdir()
+    css = (default_styles() / "print.css").read_text(encoding="utf-8")
+    (themed / "theme" / "print.css").write_text(
+        css + "\n@page chapter { @bottom-center { color: rgb(255, 0, 0); } }\n", encoding="utf-8")
+    shutil.copytree(default_styles() / "fonts", themed / "theme" / "fonts")
+    sectioned, builder = build(themed, tmp_path / "sectioned", None)
+    assert builder.sectioned()
+    monkeypatch.setattr(PdfBuilder, "sectioned", lambda self: False)
+    single, _ = build(themed, tmp_path / "single", None)
+    colours = _fill_colours(sectioned)
+    assert sum(b"1 0 0 rg" in page for page in colours) >= 4  # the chapters' folios
+    assert colours == _fill_colours(single)
     assert summary(sectioned) == summary(single)
 
 

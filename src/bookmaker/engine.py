@@ -715,6 +715,9 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
         for name in page.anchors:
             anchors.setdefault(name, index)
     folio_boxes = _strip_folios(document) if job.strip_folios else [[] for _ in document.pages]
+    # The named page of each page (@page chapter), for its document of folios: a theme may
+    # style the folios of one kind of page apart (SectionedLayout._folio_jobs).
+    page_names = [page._page_box.page_type.name or "" for page in document.pages]
     sizes = {uri: (w, h) for uri, w, h in job.image_sizes}
     info = {
         # What the layout warned (a refused URL): replayed by the build, from the cache too,
@@ -725,6 +728,7 @@ def lay_out_section(job: SectionJob) -> dict[str, Any]:
         "starts": {k: list(v) for k, v in page_starts(document, local).items()},
         "bookmarks": _bookmarks(document),
         "folio_boxes": folio_boxes,
+        "page_names": page_names,
         "dpi": image_resolutions(document, sizes),
         "foreign": _link_foreign_targets(document),
         # Index entries that open a column, for "(continued)" lines (PdfBuilder.settle_continued).

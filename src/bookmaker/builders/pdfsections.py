@@ -167,27 +167,39 @@ class SectionedLayout:
         """One document of folios per body section: a page per page of the section showing only
         that page's folio boxes, numbered from where the section starts, and a blank page after.
 
-        Per section, so a section's folios are laid out again only when its pages or its start
-        change, and the folios of many sections are laid out at the same time.
+        Each page has the named page, side and place in its page group that it had in the
+        section, so the theme styles its folios as it did there (``@page notes { @bottom-center
+        { font-style: italic } }``); a rule for that one page (``@page notes:nth(3)``, after the
+        theme's) gives each box the content it showed.  Per section, so a section's folios are
+        laid out again only when its pages or its start change, and the folios of many sections
+        are laid out at the same time.
         """
         config = self.builder.book.config
         jobs = []
         for start, info in zip(self._body_starts(body), body):
-            signatures: dict[tuple[tuple[str, str], ...], str] = {}
-            divs, wanted = [], []
-            for boxes_of_page in info["folio_boxes"]:
+            divs, wanted, rules = [], [], []
+            names = info.get("page_names") or [""] * len(info["folio_boxes"])
+            previous = ""
+            for number, (boxes_of_page, page_name) in enumerate(zip(info["folio_boxes"], names), 1):
                 boxes = tuple(tuple(b) for b in boxes_of_page)
                 if any("counter(pages" in css for _kw, css in boxes):
                     # A section's document knows only its own pages, not the book's.
                     raise engine.Unsupported("a margin box prints the total number of pages")
-                name = signatures.setdefault(boxes, f"bm-folio-{len(signatures)}") if boxes else "auto"
                 wanted.append(tuple(keyword for keyword, _css in boxes))
-                divs.append(f'<div class="bm-folio" style="page: {name}"></div>')
+                if page_name != previous:
+                    # One element per run of pages of one name, as in the section: every element
+                    # with a page name starts a page group (:nth(1 of chapter) is its first page).
+                    divs.append("</div>" if previous else "")
+                    divs.append(f'<div style="page: {page_name}">' if page_name else "")
+                    previous = page_name
+                divs.append('<div class="bm-folio"></div>')
+                if boxes:
+                    rules.append(f"@page {page_name}:nth({number}) {{ "
+                                 + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n")
+            divs.append("</div>" if previous else "")
             divs.append('<div class="bm-folio"></div>')  # the blank page for the versos left empty
             wanted.append(())
-            rules = "".join(
-                f"@page {name} {{ " + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n"
-                for boxes, name in signatures.items())
+            rules = "".join(rules)
             # The first page shows the folio the section starts on (CSS GCPM 3.1: counter-reset on @page).
             rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
             html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
