@@ -195,6 +195,22 @@ def test_folios_keep_the_style_the_theme_gives_their_named_page(tmp_path: Path,
     assert summary(sectioned) == summary(single)
 
 
+def test_a_theme_that_counts_pages_from_the_first_is_laid_out_as_one_document(tmp_path: Path) -> None:
+    """``@page :first`` means the book's first page; in a section's document it would mean every
+    section's first page, so such a theme is laid out as one document."""
+    themed = generate_book(tmp_path / "first", chapters=2, paragraphs=4, parts=0, tables=False,
+                           extra_yaml="styles: theme\n")
+    (themed / "theme").mkdir()
+    css = (default_styles() / "print.css").read_text(encoding="utf-8")
+    (themed / "theme" / "print.css").write_text(css + "\n@page :first { background: rgb(0, 0, 255); }\n",
+                                                encoding="utf-8")
+    shutil.copytree(default_styles() / "fonts", themed / "theme" / "fonts")
+    data, builder = build(themed, tmp_path / "out", tmp_path / "cache")
+    blue = [number for number, page in enumerate(_fill_colours(data), 1) if b"0 0 1 rg" in page]
+    assert blue == [1]
+    assert not list((tmp_path / "cache").glob("*.pdf"))  # no section was laid out apart
+
+
 def test_generated_back_matter_comes_after_the_body_with_its_page_numbers(book: Path, tmp_path: Path) -> None:
     seen = []
 

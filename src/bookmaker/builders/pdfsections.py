@@ -277,6 +277,9 @@ class SectionedLayout:
     def build(self, target: Path, background: bool = False) -> tuple[PrintLayout, Future[None] | None]:
         """Lay out until the gutter suits the page count, then merge into ``target``: with
         ``background``, in a worker process while this one goes on (the future of the merge)."""
+        why = one_document_pages(self.builder.stylesheet_paths(), self.builder.theme)
+        if why is not None:
+            raise engine.Unsupported(why)
         base = self.builder.geometry
         geometry = base.for_pages(self.builder.estimate_pages())
         tried: dict[float, Laid] = {}
@@ -300,6 +303,67 @@ class SectionedLayout:
         if merging is None:
             assemble(*merge)
         return laid.layout, merging
+
+
+#: Page selectors that count pages from the start of the document: in a section's document
+#: that is the section's first page, in one document the book's (CSS Paged Media 4, 4.2).
+_NTH_RE = re.compile(r":nth\(([^)]*)\)")
+
+
+def one_document_pages(stylesheets: list[Path], theme: Path) -> str | None:
+    """Why the theme's @page rules need the book laid out as one document, or None.
+
+    ``@page :first`` and ``@page :nth(3)`` (without ``of``) would match the first pages of
+    every section; ``@page :blank`` showing anything would be missing from the blank versos
+    the merge adds between sections.  ``:nth(1 of chapter)``, named pages, sides and a
+    ``:blank`` rule that only empties margin boxes are the same either way.
+    """
+    import tinycss2
+
+    seen: set[Path] = set()
+    todo = list(stylesheets)
+    while todo:
+        path = todo.pop(0)
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        rules = tinycss2.parse_stylesheet(path.read_text(encoding="utf-8", errors="replace"),
+                                          skip_comments=True, skip_whitespace=True)
+        for rule in rules:
+            if rule.type != "at-rule":
+                continue
+            if rule.lower_at_keyword == "import":
+                # A theme file imported by a relative URL (the fetcher refuses the rest).
+                target = next((t.value for t in rule.prelude if t.type in ("string", "url")), None)
+                if target and ":" not in target:
+                    todo.append((path.parent / target).resolve())
+                continue
+            if rule.lower_at_keyword != "page":
+                continue
+            for selector in tinycss2.serialize(rule.prelude).lower().split(","):
+                where = f"{path.name}: @page {selector.strip()}"
+                if ":first" in selector:
+                    return f"{where} matches the first page of the document"
+                if any(" of " not in f" {m.group(1)} " for m in _NTH_RE.finditer(selector)):
+                    return f"{where} counts pages from the start of the document"
+                if ":blank" in selector and not _only_empties_margins(rule.content or []):
+                    return f"{where} styles the blank pages"
+    return None
+
+
+def _only_empties_margins(content: list[Any]) -> bool:
+    """Whether an @page rule's body holds only margin boxes set to ``content: none``."""
+    import tinycss2
+
+    for item in tinycss2.parse_blocks_contents(content, skip_comments=True, skip_whitespace=True):
+        if item.type != "at-rule" or item.content is None:
+            return False
+        for declaration in tinycss2.parse_declaration_list(item.content, skip_comments=True, skip_whitespace=True):
+            if declaration.type != "declaration" or declaration.lower_name != "content":
+                return False
+            if tinycss2.serialize(declaration.value).strip().lower() not in ("none", "normal"):
+                return False
+    return True
 
 
 def _undated(html_text: str) -> str:
