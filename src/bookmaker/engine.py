@@ -8,6 +8,7 @@ import re
 import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +77,16 @@ def _ldconfig_soname(name: str) -> str | None:
     return found.group(1) if found else None
 
 
-_LDCONFIG: list[str] = []
-
-
+@lru_cache(maxsize=1)
 def _ldconfig_cache() -> str:
     """``ldconfig -p``, read once per process ("" without ldconfig)."""
     import subprocess
 
-    if not _LDCONFIG:
-        try:
-            _LDCONFIG.append(subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, stdin=subprocess.DEVNULL,
-                                            env={"LC_ALL": "C", "LANG": "C"}, check=False).stdout.decode("utf-8", "replace"))
-        except OSError:
-            _LDCONFIG.append("")
-    return _LDCONFIG[0]
+    try:
+        return subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, stdin=subprocess.DEVNULL,
+                              env={"LC_ALL": "C", "LANG": "C"}, check=False).stdout.decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 # ---- the footnote placement fix -------------------------------------------------------------------
 #
@@ -320,6 +317,20 @@ class Styles:
     generated_base: Path
 
 
+@dataclass(frozen=True)
+class Theme:
+    """What the print layout reads its theme with (``builders.pdf.print_theme``)."""
+
+    #: The folders the fetcher serves files from (the manuscript, the theme, the default theme).
+    roots: tuple[Path, ...]
+    #: The hosts it may fetch from (``network.allow``).
+    allow: tuple[str, ...]
+    #: The theme's stylesheets.
+    files: tuple[Path, ...]
+    #: The theme folder (its fonts; where generated CSS resolves).
+    folder: Path
+
+
 class LayoutEngine:
     """Lay HTML out with WeasyPrint, reading only the project's files (``ProjectFetcher``)."""
 
@@ -397,11 +408,11 @@ def parsed_themes() -> list[list[str]]:
     return [[str(path) for path, _stamp in key[1][:len(prepared[2])]] for key, prepared in _THEMES.items()]
 
 
-def warm_theme(roots: Sequence[Path], allow: Sequence[str], files: Sequence[Path], theme: Path) -> None:
+def warm_theme(theme: Theme) -> None:
     """Parse a theme ahead of its first layout (``bookmaker.warmup``, in the fork server): every
     worker forked afterwards starts with it parsed and its fonts loaded, instead of spending
     0.2-0.4 s on it in its first section, and the workers share its memory."""
-    LayoutEngine(roots, allow, roots[0])._theme(Styles(tuple(files), "", theme))
+    LayoutEngine(theme.roots, theme.allow, theme.roots[0])._theme(Styles(theme.files, "", theme.folder))
 
 
 def _file_stamp(path: Path) -> tuple[int, int, int]:

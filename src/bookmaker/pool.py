@@ -16,7 +16,7 @@ from bookmaker.log import logger
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from bookmaker.engine import SectionJob
+    from bookmaker.engine import SectionJob, Theme
 
 
 class LayoutPool:
@@ -162,16 +162,15 @@ def start_server() -> None:
     _start_quiet_server()
 
 
-def offer_theme(theme: tuple[Sequence[Path], Sequence[str], Sequence[Path], Path] | None) -> None:
-    """Tell the fork server which theme to parse before it forks any worker (``bookmaker.warmup``):
-    (fetcher roots, allowed URLs, stylesheets, theme folder), or None when the build lays
-    nothing out in workers (the server then stops waiting for it)."""
+def offer_theme(theme: Theme | None) -> None:
+    """Tell the fork server which theme to parse before it forks any worker (``bookmaker.warmup``),
+    or None when the build lays nothing out in workers (the server then stops waiting for it)."""
     import json
 
-    if not _servers:
+    if not _server_started:
         return  # no server of this process waits for it
-    spec = None if theme is None else {"roots": [str(p) for p in theme[0]], "allow": list(theme[1]),
-                                       "files": [str(p) for p in theme[2]], "theme": str(theme[3])}
+    spec = None if theme is None else {"roots": [str(p) for p in theme.roots], "allow": list(theme.allow),
+                                       "files": [str(p) for p in theme.files], "folder": str(theme.folder)}
     target = _offer_path()
     partial = target.with_name(f".{target.name}.{os.getpid()}")
     try:
@@ -196,6 +195,7 @@ def _start_quiet_server() -> None:
     """
     from multiprocessing import forkserver
 
+    global _server_started
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_tmp = os.environ.get("TMPDIR")
@@ -205,7 +205,7 @@ def _start_quiet_server() -> None:
         os.environ["TMPDIR"] = _workers_tmp()
         os.environ[OFFER] = str(_offer_path())
         forkserver.ensure_running()
-        _servers.append(os.getpid())
+        _server_started = True
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -220,8 +220,8 @@ def _start_quiet_server() -> None:
 #: The variable naming, in the fork server, the file where the build offers its theme
 #: (``offer_theme``, read by ``bookmaker.warmup``).
 OFFER = "BOOKMAKER_WARM_THEME"
-#: Fork servers this process started (one: ``ensure_running`` starts it once).
-_servers: list[int] = []
+#: Whether this process started a fork server (``ensure_running`` starts it once).
+_server_started = False
 
 
 def _this_build() -> tuple[int, str]:

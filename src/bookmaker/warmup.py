@@ -29,14 +29,15 @@ def _warm() -> None:
     offer = os.environ.get(OFFER)
     if not offer:
         return  # not the fork server of a build
-    from bookmaker.engine import load_weasyprint, warm_theme
+    from bookmaker.engine import Theme, load_weasyprint, warm_theme
 
     load_weasyprint()
     spec = _offer(Path(offer))
     if not spec:
         return
 
-    warm_theme([Path(p) for p in spec["roots"]], spec["allow"], [Path(p) for p in spec["files"]], Path(spec["theme"]))
+    warm_theme(Theme(tuple(map(Path, spec["roots"])), tuple(spec["allow"]), tuple(map(Path, spec["files"])),
+                     Path(spec["folder"])))
     _single_threaded()
 
 

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from bookmaker import __version__, engine
 from bookmaker.builders import Builder, chapter_label, inline_note_content, part_label, role_labels, roman, toc_label
-from bookmaker.builders.pdfsections import BackMatter, SectionedLayout
+from bookmaker.builders.pdfsections import BackMatter, SectionedLayout, one_document_pages
 from bookmaker.builders.heads import RUNNING_HEAD_SHARE, HeadMeasure, ThemeHeads
 from bookmaker.cjk import wrap_runs
 from bookmaker.code import wrap_code
@@ -103,12 +103,12 @@ class PdfResult:
 
 
 
-def print_theme(config: BookConfig) -> tuple[tuple[Path, ...], tuple[str, ...], tuple[Path, ...], Path]:
-    """What the print layout reads its theme with: the fetcher's roots, the allowed URLs, the
-    stylesheets and the theme folder (``pool.offer_theme`` has the fork server parse it early)."""
+def print_theme(config: BookConfig) -> engine.Theme:
+    """What the print layout reads its theme with (``pool.offer_theme`` has the fork server
+    parse it early)."""
     theme = styles_dir(config)
-    return ((config.root, theme, default_styles()), tuple(config.network.allow),
-            (style_file(config, "print.css"),), theme)
+    return engine.Theme((config.root, theme, default_styles()), tuple(config.network.allow),
+                        (style_file(config, "print.css"),), theme)
 
 
 class PdfBuilder(Builder):
@@ -398,7 +398,7 @@ class PdfBuilder(Builder):
     # ---- layout ------------------------------------------------------------------------------
 
     def stylesheet_paths(self) -> list[Path]:
-        return list(print_theme(self.book.config)[2])
+        return list(print_theme(self.book.config).files)
 
     def extra_css(self, geometry: Geometry) -> str:
         """Generated CSS after the theme: page geometry and what the PDF standard needs."""
@@ -422,7 +422,7 @@ class PdfBuilder(Builder):
         return None
 
     def _fetcher_roots(self) -> list[Path]:
-        return list(print_theme(self.book.config)[0])
+        return list(print_theme(self.book.config).roots)
 
     def render_document(self, geometry: Geometry | None = None, html_text: str | None = None):  # type: ignore[no-untyped-def]
         """Lay the book out once with ``geometry``; returns the engine's laid-out document."""
@@ -543,9 +543,15 @@ class PdfBuilder(Builder):
 
         The PDF standards stay with one document: PDF/UA's structure tree, PDF/A's XMP and
         PDF/X's output intent are written by WeasyPrint for one document and a merge of
-        several would have to rebuild them.
+        several would have to rebuild them.  So does a theme whose @page rules would mean
+        something else in a section's document (``one_document_pages``).
         """
-        return not self.geometry.standard
+        if self.geometry.standard:
+            return False
+        why = one_document_pages(self.stylesheet_paths())
+        if why is not None:
+            logger.info("laying the book out as one document: %s", why)
+        return why is None
 
     # ---- page numbers in the text (index locators, "see page 45") -------------------------
 

@@ -177,10 +177,9 @@ class SectionedLayout:
         config = self.builder.book.config
         jobs = []
         for start, info in zip(self._body_starts(body), body):
-            divs, wanted, rules = [], [], []
-            names = info.get("page_names") or [""] * len(info["folio_boxes"])
+            divs, wanted, overrides = [], [], []
             previous = ""
-            for number, (boxes_of_page, page_name) in enumerate(zip(info["folio_boxes"], names), 1):
+            for number, (boxes_of_page, page_name) in enumerate(zip(info["folio_boxes"], info["page_names"]), 1):
                 boxes = tuple(tuple(b) for b in boxes_of_page)
                 if any("counter(pages" in css for _kw, css in boxes):
                     # A section's document knows only its own pages, not the book's.
@@ -194,12 +193,12 @@ class SectionedLayout:
                     previous = page_name
                 divs.append('<div class="bm-folio"></div>')
                 if boxes:
-                    rules.append(f"@page {page_name}:nth({number}) {{ "
+                    overrides.append(f"@page {page_name}:nth({number}) {{ "
                                  + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n")
             divs.append("</div>" if previous else "")
             divs.append('<div class="bm-folio"></div>')  # the blank page for the versos left empty
             wanted.append(())
-            rules = "".join(rules)
+            rules = "".join(overrides)
             # The first page shows the folio the section starts on (CSS GCPM 3.1: counter-reset on @page).
             rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
             html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
@@ -277,9 +276,6 @@ class SectionedLayout:
     def build(self, target: Path, background: bool = False) -> tuple[PrintLayout, Future[None] | None]:
         """Lay out until the gutter suits the page count, then merge into ``target``: with
         ``background``, in a worker process while this one goes on (the future of the merge)."""
-        why = one_document_pages(self.builder.stylesheet_paths(), self.builder.theme)
-        if why is not None:
-            raise engine.Unsupported(why)
         base = self.builder.geometry
         geometry = base.for_pages(self.builder.estimate_pages())
         tried: dict[float, Laid] = {}
@@ -310,7 +306,7 @@ class SectionedLayout:
 _NTH_RE = re.compile(r":nth\(([^)]*)\)")
 
 
-def one_document_pages(stylesheets: list[Path], theme: Path) -> str | None:
+def one_document_pages(stylesheets: list[Path]) -> str | None:
     """Why the theme's @page rules need the book laid out as one document, or None.
 
     ``@page :first`` and ``@page :nth(3)`` (without ``of``) would match the first pages of
