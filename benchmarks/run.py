@@ -164,7 +164,10 @@ def tasks(manuscript: Path, work: Path) -> dict[str, list[tuple[str, list[str] |
                                     "--no-cache", "-q"])],
         "pandoc EPUB": [("run", [pd, *files, "-o", str(work / "pandoc.epub")])],
         "pandoc + WeasyPrint PDF": [("run", [pd, *files, "-s", "-t", "html5", "-o", str(work / "pandoc.html")]),
-                                    ("run", [str(BIN / "weasyprint"), str(work / "pandoc.html"), str(work / "pandoc.pdf")])],
+                                    # The HTML is written outside the manuscript, so the figures' relative
+                                    # paths resolve against the manuscript folder (--base-url), as bookmaker's do.
+                                    ("run", [str(BIN / "weasyprint"), "--base-url", str(manuscript),
+                                             str(work / "pandoc.html"), str(work / "pandoc.pdf")])],
     }
 
 

@@ -191,3 +191,31 @@ weasyprint.HTML(string="<p>x</p>").render()
     report = _import_report(fails_once)
     assert any("pango" in f for f in report["files"])  # type: ignore[attr-defined]
     assert report["spawned"] > 5  # the usual search ran
+
+
+def test_font_subsetter_is_the_one_weasyprint_uses() -> None:
+    # Found without importing WeasyPrint; WeasyPrint's own search must agree.
+    report = _import_report("from bookmaker import engine\nfound = engine.font_subsetter()\n"
+                            "import weasyprint.text.ffi as ffi\n"
+                            "assert (found == 'harfbuzz') == (ffi.harfbuzz_subset is not None), found")
+    assert report["files"]
+    # scripts/test installs libharfbuzz-subset0: without it every PDF test would be twice as slow.
+    assert engine.font_subsetter() == "harfbuzz"
+
+
+def test_a_missing_subsetter_is_said_once(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(engine, "_subsetter_warned", False)
+    with caplog.at_level(logging.WARNING, logger="bookmaker"):
+        engine.warn_slow_subsetter()
+    assert not [r for r in caplog.records if getattr(r, "code", None) == "BM532"]
+    engine.font_subsetter.cache_clear()
+    monkeypatch.setattr(engine, "_HARFBUZZ_SUBSET", ("libharfbuzz-subset-not-here.so.0",))
+    try:
+        assert engine.font_subsetter() == "fonttools"
+        with caplog.at_level(logging.WARNING, logger="bookmaker"):
+            engine.warn_slow_subsetter()
+            engine.warn_slow_subsetter()
+    finally:
+        engine.font_subsetter.cache_clear()
+    warned = [r for r in caplog.records if getattr(r, "code", None) == "BM532"]
+    assert len(warned) == 1 and "libharfbuzz-subset0" in warned[0].getMessage()

@@ -38,6 +38,7 @@ BM511       warning   a fenced code block names a language Pygments does not kno
 BM512       warning   an image size (``{width=...}``, ``{height=...}``) that is not a length or percentage
 BM530       warning   the footnote placement fix does not apply to the installed WeasyPrint (build only)
 BM531       warning   the line-fit fix does not apply to the installed WeasyPrint (build only)
+BM532       warning   HarfBuzz-Subset (libharfbuzz-subset0) is missing: fonts are subset slowly (build only)
 BM601       warning   unsafe raw HTML removed (script, iframe, event handler, javascript: URL ...)
 BM602       warning   a resource outside the project or on the network was refused
 BM610       warning   a build stopped while committing its outputs was completed or rolled back (build only)
@@ -94,7 +95,7 @@ SEVERITY = {
     "BM200": ERROR, "BM201": WARNING, "BM202": WARNING, "BM203": WARNING, "BM204": WARNING, "BM205": WARNING,
     "BM301": WARNING, "BM302": WARNING, "BM401": WARNING, "BM402": ERROR,
     "BM501": ERROR, "BM502": WARNING, "BM503": ERROR, "BM504": WARNING, "BM505": ERROR,
-    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM512": WARNING, "BM530": WARNING, "BM531": WARNING, "BM601": WARNING, "BM602": WARNING, "BM730": WARNING,
+    "BM506": WARNING, "BM510": WARNING, "BM511": WARNING, "BM512": WARNING, "BM530": WARNING, "BM531": WARNING, "BM532": WARNING, "BM601": WARNING, "BM602": WARNING, "BM730": WARNING,
     "BM610": WARNING, "BM611": WARNING, "BM612": WARNING, "BM613": WARNING, "BM614": WARNING,
     "BM700": WARNING, "BM701": WARNING, "BM702": WARNING, "BM703": WARNING, "BM704": WARNING,
     "BM705": WARNING, "BM706": WARNING,

@@ -619,6 +619,7 @@ class PdfBuilder(Builder):
         worker while the caller writes the other formats: ``PdfResult.finish`` waits for it.
         """
         warn_missing(self.book, [self.theme / "fonts", default_styles() / "fonts"])
+        engine.warn_slow_subsetter()
         target = self.output_path(outdir)
         if self.sectioned():
             cache: LayoutCache | None = LayoutCache(self.cache)

@@ -67,7 +67,9 @@ class SectionedLayout:
         self.roots = tuple(builder._fetcher_roots())
         self.allow = tuple(config.network.allow)
         self.base = config.root
-        self.versions = f"bookmaker {__version__} {code_digest()} weasyprint {version('weasyprint')} {engine.FIXES}"
+        # The subsetter too: HarfBuzz's and fontTools' subsets of a font are not the same bytes.
+        self.versions = (f"bookmaker {__version__} {code_digest()} weasyprint {version('weasyprint')} {engine.FIXES} "
+                         f"subset {engine.font_subsetter()}")
         self.theme_key = tree_digest(sorted({builder.theme, default_styles()}))
         self.images = {img.source.resolve().as_uri(): img for img in builder.book.images.values()}
         self.image_keys = {uri: file_digest(img.source) for uri, img in self.images.items()}
