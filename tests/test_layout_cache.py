@@ -369,3 +369,44 @@ def test_a_change_to_bookmakers_code_invalidates_the_cache(book: Path, tmp_path:
     monkeypatch.setattr(pdfsections, "code_digest", lambda: "code of another bookmaker")
     _, other = build(book, tmp_path / "three", cache)
     assert other.cache_hits == 0 and other.cache_misses > 0
+
+
+def test_the_jobs_follow_adds_are_run_and_reported_after_the_given_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LayoutPool.run with ``follow`` in this process: every job it adds runs once, and its
+    report follows those of the given jobs."""
+    from types import SimpleNamespace
+
+    from bookmaker import engine
+    from bookmaker.pool import LayoutPool
+
+    ran: list[str] = []
+    monkeypatch.setattr(engine, "lay_out_section", lambda job: ran.append(job.key) or {"pages": len(job.key)})
+    jobs = [SimpleNamespace(key=k, keep=None, html=k) for k in ("a", "bb", "ccc")]
+
+    def follow(job, report):  # type: ignore[no-untyped-def]
+        return [SimpleNamespace(key=job.key + "-folios", keep=(), html="")] if "-" not in job.key else []
+
+    reports = LayoutPool(1).run(jobs, follow)  # type: ignore[arg-type]
+    assert ran == ["a", "bb", "ccc", "a-folios", "bb-folios", "ccc-folios"]
+    assert [r["pages"] for r in reports] == [1, 2, 3, 8, 9, 10]
+
+
+def test_folios_are_laid_out_while_the_body_still_is(tmp_path: Path) -> None:
+    """The documents of folios of the sections whose start is known are laid out beside the
+    last sections, not after the whole body: with two workers, the first section's folios are
+    written before the last section is."""
+    import json
+
+    # Chapters of a few pages each: the last one takes many times a document of folios.
+    book = generate_book(tmp_path / "manuscript", chapters=5, paragraphs=10, parts=0, tables=False)
+    cache = tmp_path / "cache"
+    data, _builder = build(book, tmp_path / "out", cache, workers=2)
+    reports = {p: json.loads(p.read_text(encoding="utf-8")) for p in cache.glob("*.json")}
+    folios = sorted(p.stat().st_mtime_ns for p, r in reports.items() if set(r) == {"pages"})
+    sections = sorted(p.stat().st_mtime_ns for p, r in reports.items() if "anchors" in r)
+    assert len(folios) >= 5 and len(sections) >= 6, (len(folios), len(sections))
+    # Laid out after the whole body, the first folios would come after every section's report
+    # but the front matter's (the last: its contents print the body's folios).
+    assert folios[0] < sections[-2]
+    one, _ = build(book, tmp_path / "one", None, workers=1)
+    assert data == one

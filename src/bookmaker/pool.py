@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import heapq
 import os
 import shutil
 import tempfile
@@ -44,38 +45,64 @@ class LayoutPool:
             logger.debug("no worker processes (%s); laying out in this process", error)
             self._broken = True
 
-    def run(self, jobs: Sequence[SectionJob]) -> list[dict[str, Any]]:
-        """Each job's layout report, in the order of ``jobs``; the longest are started first."""
+    def run(self, jobs: Sequence[SectionJob],
+            follow: Callable[[SectionJob, dict[str, Any]], Sequence[SectionJob]] | None = None) -> list[dict[str, Any]]:
+        """Each job's layout report, in the order the jobs were given.
+
+        Without ``follow`` the longest jobs are started first, so that no long one is left to
+        run alone at the end.  With it, the sections are started in the order given, and
+        ``follow(job, report)`` is told of each one done: the jobs it returns are run in the same
+        batch, and their reports come after those of ``jobs`` in the order it gave them.  A
+        section it adds is started before the documents of folios waiting (``SectionJob.keep``):
+        those are short and fill the workers at the end.
+        """
         from bookmaker.engine import lay_out_section
 
         # One section is laid out here unless the workers are already running (a rebuild after
         # a one-chapter edit: the worker has WeasyPrint loaded; this process has not).
         if self.workers <= 1 or not jobs or (len(jobs) == 1 and self._pool is None):
-            return [lay_out_section(job) for job in jobs]
-        from concurrent.futures import as_completed
+            return _run_here(list(jobs), follow)
+        from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
         self.start()
         if self._pool is not None:
             try:
-                # Longest first, so that no long section is left to run alone at the end.
-                order = sorted(range(len(jobs)), key=lambda i: -len(jobs[i].html))
-                futures = {self._pool.submit(lay_out_section, jobs[i]): i for i in order}
+                every = list(jobs)
+
+                def rank(index: int) -> tuple[int, int]:
+                    job = every[index]
+                    return (job.keep is not None, index) if follow is not None else (0, -len(job.html))
+
+                waiting = [(rank(i), i) for i in range(len(every))]
+                heapq.heapify(waiting)
                 results: dict[int, dict[str, Any]] = {}
+                running: dict[Any, int] = {}
                 pages = 0
-                for future in as_completed(futures):
-                    index = futures[future]
-                    results[index] = future.result()
-                    if jobs[index].keep is None:  # a section, not a document of folios
-                        pages += results[index]["pages"]
-                        # The progress line (terminal.ProgressLine): pages laid out so far.
-                        logger.debug("Laying out the print edition", extra={"layout_pages": pages})
-                return [results[i] for i in range(len(jobs))]
+                while waiting or running:
+                    # One job queued beyond the busy workers, so that none waits for the next;
+                    # no more, so that a section ``follow`` adds goes before what waits.
+                    while waiting and len(running) <= self.workers:
+                        _rank, index = heapq.heappop(waiting)
+                        running[self._pool.submit(lay_out_section, every[index])] = index
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index = running.pop(future)
+                        results[index] = future.result()
+                        if every[index].keep is None:  # a section, not a document of folios
+                            pages += results[index]["pages"]
+                            # The progress line (terminal.ProgressLine): pages laid out so far.
+                            logger.debug("Laying out the print edition", extra={"layout_pages": pages})
+                        if follow is not None:
+                            for job in follow(every[index], results[index]):
+                                every.append(job)
+                                heapq.heappush(waiting, (rank(len(every) - 1), len(every) - 1))
+                return [results[i] for i in range(len(every))]
             except (BrokenProcessPool, OSError) as error:
                 logger.debug("worker processes failed (%s); laying out in this process", error)
                 self.close()
                 self._broken = True
-        return [lay_out_section(job) for job in jobs]
+        return _run_here(list(jobs), follow)
 
     def submit(self, fn: Callable[..., Any], *args: Any, last: bool = False) -> Future[Any] | None:
         """Run ``fn(*args)`` in a worker, beside whatever this process does next; None when
@@ -114,6 +141,19 @@ class LayoutPool:
                 for process in list(getattr(executor, "_processes", {}).values()):
                     process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_here(jobs: list[SectionJob],
+              follow: Callable[[SectionJob, dict[str, Any]], Sequence[SectionJob]] | None) -> list[dict[str, Any]]:
+    """``LayoutPool.run`` in this process: the jobs in order, then the ones ``follow`` added."""
+    from bookmaker.engine import lay_out_section
+
+    results = []
+    for job in jobs:  # grows while it runs: the follow-ups are run too
+        results.append(lay_out_section(job))
+        if follow is not None:
+            jobs += follow(job, results[-1])
+    return results
 
 
 def _executor(workers: int) -> Any:

@@ -89,25 +89,55 @@ class SectionedLayout:
         return engine.SectionJob(key, html_text, styles, options, self.roots, self.allow, self.base,
                                  self.cache.folder, strip, self.sizes)
 
-    def _run(self, jobs: list[engine.SectionJob]) -> list[dict[str, Any]]:
-        """Each job's layout report: from the cache, or laid out (in parallel) and cached."""
+    def _run(self, jobs: list[engine.SectionJob],
+             follow: Callable[[engine.SectionJob, dict[str, Any]], list[engine.SectionJob]] | None = None,
+             ) -> dict[str, dict[str, Any]]:
+        """Each job's layout report by key: from the cache, or laid out (in parallel) and cached.
+
+        ``follow(job, report)`` is told of each job done, cached or laid out, and returns the
+        jobs that this one made ready (``LayoutPool.run``); those are run in the same batch.
+        """
         found: dict[str, dict[str, Any]] = {}
-        todo = []
-        for job in jobs:
-            cached = self.cache.get(job.key) if job.key not in found else found[job.key]
-            if cached is None:
-                todo.append(job)
+        #: Jobs being laid out, by key: a twin (the same key) shares its report and is followed too.
+        twins: dict[str, list[engine.SectionJob]] = {}
+
+        def settle(job: engine.SectionJob, info: dict[str, Any]) -> list[engine.SectionJob]:
+            return accept(follow(job, info)) if follow is not None else []
+
+        def accept(batch: list[engine.SectionJob]) -> list[engine.SectionJob]:
+            """The jobs of ``batch`` to lay out; the cached ones are followed at once."""
+            fresh = []
+            for job in batch:
+                if job.key in twins:
+                    twins[job.key].append(job)
+                    continue
+                info = found.get(job.key) or self.cache.get(job.key)
+                if info is None:
+                    twins[job.key] = [job]
+                    fresh.append(job)
+                else:
+                    found[job.key] = info
+                    fresh += settle(job, info)
+            return fresh
+
+        def done(job: engine.SectionJob, info: dict[str, Any]) -> list[engine.SectionJob]:
+            found[job.key] = info
+            return [new for twin in twins.pop(job.key) for new in settle(twin, info)]
+
+        todo = accept(jobs)
+        if todo:
+            logger.debug("laying out %d of %d sections (%d workers)", len(todo), len(jobs), self.pool.workers)
+            if follow is None:
+                for job, info in zip(todo, self.pool.run(todo)):
+                    done(job, info)
             else:
-                found[job.key] = cached
-        unique = list({job.key: job for job in todo}.values())
-        if unique:
-            logger.debug("laying out %d of %d sections (%d workers)", len(unique), len(jobs), self.pool.workers)
-            for job, info in zip(unique, self.pool.run(unique)):
-                found[job.key] = info
-        infos = [found[job.key] for job in jobs]
+                self.pool.run(todo, done)
+        return found
+
+    def _replay(self, infos: list[dict[str, Any]]) -> None:
+        """Print the warnings of the sections' layouts, in book order, each once per build."""
         for info in infos:
             engine.replay_warnings(info, self.warned)
-        return infos
 
     def _body_html(self, fragment: str) -> str:
         return _undated(self.builder.wrap_html([], [fragment], front=False))
@@ -125,27 +155,59 @@ class SectionedLayout:
         split = next((i for i, (sid, _f) in enumerate(sections) if sid == first_body), len(sections))
         front_fragments = [fragment for _sid, fragment in sections[:split]]
         body_jobs = [self._job(self._body_html(fragment), styles, True) for _sid, fragment in sections[split:]]
-        body = self._run(body_jobs)
-        # The body's folios do not depend on the front matter: arabic numbering starts at its first page.
-        body_folios = self._body_folios(body)
-        # Undated too, or the front matter would be laid out again by every build; the merge
-        # writes the build's date into the book's metadata.
-        front_html = _undated(builder.wrap_html(before_toc, front_fragments, front=True, pages=body_folios))
-        front_job = self._job(front_html, styles, False)
-        # The front matter and the body's folios are laid out together: neither needs the other.
-        folio_jobs = self._folio_jobs(body, styles)
-        front, *folio_infos = self._run([front_job, *folio_jobs])
-        jobs = [front_job, *body_jobs]
-        infos = [front, *body]
+        reports: dict[int, dict[str, Any]] = {}
+        number = {id(job): i for i, job in enumerate(body_jobs)}
+        folio_jobs: list[engine.SectionJob] = []
+        front_jobs: list[engine.SectionJob] = []
+        start = 0
+
+        def front_job() -> engine.SectionJob:
+            # The body's folios do not depend on the front matter: arabic numbering starts at its
+            # first page.  Undated too, or the front matter would be laid out again by every
+            # build; the merge writes the build's date into the book's metadata.
+            folios = self._body_folios([reports[i] for i in range(len(body_jobs))])
+            front_jobs.append(self._job(_undated(builder.wrap_html(before_toc, front_fragments, front=True,
+                                                                   pages=folios)), styles, False))
+            return front_jobs[-1]
+
+        def follow(job: engine.SectionJob, info: dict[str, Any]) -> list[engine.SectionJob]:
+            """What a body section's layout makes ready: the folios of the sections whose start
+            is now known (every section before them is laid out), and once the whole body is,
+            the front matter, whose contents print its folios.  So the short documents of folios
+            fill the workers beside the last sections and the front matter (``LayoutPool.run``),
+            instead of all waiting for the body's end."""
+            nonlocal start
+            if id(job) not in number:
+                return []  # a document of folios, or the front matter
+            reports[number[id(job)]] = info
+            ready = []
+            while len(folio_jobs) in reports:
+                section = reports[len(folio_jobs)]
+                start += start % 2  # every section opens on a recto
+                folio_jobs.append(self._folio_job(start, section, styles))
+                ready.append(folio_jobs[-1])
+                start += section["pages"]
+            if len(reports) == len(body_jobs):
+                ready.append(front_job())
+            return ready
+
+        found = self._run(body_jobs, follow)
+        if not body_jobs:
+            found.update(self._run([front_job()]))
+        jobs = [front_jobs[0], *body_jobs]
+        infos = [found[job.key] for job in jobs]
+        self._replay([*infos, *(found[job.key] for job in folio_jobs)])
         for hook in self.back_matter:
             self._place(laid, jobs, infos, folio_jobs)
             assert laid.layout is not None
             extra = [self._job(self._body_html(fragment), styles, True) for fragment in hook(laid.layout)]
             if extra:
                 jobs += extra
-                infos += self._run(extra)
+                found = self._run(extra)
+                infos += [found[job.key] for job in extra]
                 folio_jobs = self._folio_jobs(infos[1:], styles)
-                self._run(folio_jobs)
+                folios_found = self._run(folio_jobs)
+                self._replay([*(found[job.key] for job in extra), *(folios_found[job.key] for job in folio_jobs)])
         self._place(laid, jobs, infos, folio_jobs)
         return laid
 
@@ -166,8 +228,13 @@ class SectionedLayout:
         return folios
 
     def _folio_jobs(self, body: list[dict[str, Any]], styles: engine.Styles) -> list[engine.SectionJob]:
-        """One document of folios per body section: a page per page of the section showing only
-        that page's folio boxes, numbered from where the section starts, and a blank page after.
+        """The documents of folios of the body's sections (``_folio_job``)."""
+        return [self._folio_job(start, info, styles) for start, info in zip(self._body_starts(body), body)]
+
+    def _folio_job(self, start: int, info: dict[str, Any], styles: engine.Styles) -> engine.SectionJob:
+        """The document of folios of a body section that starts on folio ``start + 1``: a page
+        per page of the section showing only that page's folio boxes, numbered from where the
+        section starts, and a blank page after.
 
         Each page has the named page, side and place in its page group that it had in the
         section, so the theme styles its folios as it did there (``@page notes { @bottom-center
@@ -177,40 +244,37 @@ class SectionedLayout:
         are laid out at the same time.
         """
         config = self.builder.book.config
-        jobs = []
-        for start, info in zip(self._body_starts(body), body):
-            divs, wanted, overrides = [], [], []
-            previous = ""
-            for number, (boxes_of_page, page_name) in enumerate(zip(info["folio_boxes"], info["page_names"]), 1):
-                boxes = tuple(tuple(b) for b in boxes_of_page)
-                if any("counter(pages" in css for _kw, css in boxes):
-                    # A section's document knows only its own pages, not the book's.
-                    raise engine.Unsupported("a margin box prints the total number of pages")
-                wanted.append(tuple(keyword for keyword, _css in boxes))
-                if page_name != previous:
-                    # One element per run of pages of one name, as in the section: every element
-                    # with a page name starts a page group (:nth(1 of chapter) is its first page).
-                    divs.append("</div>" if previous else "")
-                    divs.append(f'<div style="page: {page_name}">' if page_name else "")
-                    previous = page_name
-                divs.append('<div class="bm-folio"></div>')
-                if boxes:
-                    overrides.append(f"@page {page_name}:nth({number}) {{ "
+        divs, wanted, overrides = [], [], []
+        previous = ""
+        for number, (boxes_of_page, page_name) in enumerate(zip(info["folio_boxes"], info["page_names"]), 1):
+            boxes = tuple(tuple(b) for b in boxes_of_page)
+            if any("counter(pages" in css for _kw, css in boxes):
+                # A section's document knows only its own pages, not the book's.
+                raise engine.Unsupported("a margin box prints the total number of pages")
+            wanted.append(tuple(keyword for keyword, _css in boxes))
+            if page_name != previous:
+                # One element per run of pages of one name, as in the section: every element
+                # with a page name starts a page group (:nth(1 of chapter) is its first page).
+                divs.append("</div>" if previous else "")
+                divs.append(f'<div style="page: {page_name}">' if page_name else "")
+                previous = page_name
+            divs.append('<div class="bm-folio"></div>')
+            if boxes:
+                overrides.append(f"@page {page_name}:nth({number}) {{ "
                                  + " ".join(f"{kw} {{ content: {css}; }}" for kw, css in boxes) + " }\n")
-            divs.append("</div>" if previous else "")
-            divs.append('<div class="bm-folio"></div>')  # the blank page for the versos left empty
-            wanted.append(())
-            rules = "".join(overrides)
-            # The first page shows the folio the section starts on (CSS GCPM 3.1: counter-reset on @page).
-            rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
-            html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
-                         f"<body>{''.join(divs)}</body></html>")
-            folio_styles = engine.Styles(styles.files,
-                                         styles.generated + ".bm-folio { break-before: page; }\n" + rules,
-                                         styles.generated_base)
-            job = self._job(html_text, folio_styles, False)
-            jobs.append(dataclasses.replace(job, keep=tuple(wanted)))
-        return jobs
+        divs.append("</div>" if previous else "")
+        divs.append('<div class="bm-folio"></div>')  # the blank page for the versos left empty
+        wanted.append(())
+        rules = "".join(overrides)
+        # The first page shows the folio the section starts on (CSS GCPM 3.1: counter-reset on @page).
+        rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
+        html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
+                     f"<body>{''.join(divs)}</body></html>")
+        folio_styles = engine.Styles(styles.files,
+                                     styles.generated + ".bm-folio { break-before: page; }\n" + rules,
+                                     styles.generated_base)
+        job = self._job(html_text, folio_styles, False)
+        return dataclasses.replace(job, keep=tuple(wanted))
 
     def _place(self, laid: Laid, jobs: list[engine.SectionJob], infos: list[dict[str, Any]],
                folio_jobs: list[engine.SectionJob]) -> None:
