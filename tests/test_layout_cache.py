@@ -410,3 +410,53 @@ def test_folios_are_laid_out_while_the_body_still_is(tmp_path: Path) -> None:
     assert folios[0] < sections[-2]
     one, _ = build(book, tmp_path / "one", None, workers=1)
     assert data == one
+
+
+def test_when_the_workers_fail_what_they_finished_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken pool mid-batch: the jobs not yet done are laid out in this process, each job's
+    report and follow-ups exactly once."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+    from types import SimpleNamespace
+
+    from bookmaker import engine
+    from bookmaker.pool import LayoutPool
+
+    ran: list[str] = []
+
+    def lay_out(job):  # type: ignore[no-untyped-def]
+        ran.append(job.key)
+        return {"pages": len(job.key)}
+
+    class Failing:
+        """Finishes the first job it is given, then breaks."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def submit(self, fn, job):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            future: Future[dict[str, int]] = Future()
+            if self.calls == 1:
+                future.set_result(lay_out(job))
+            else:
+                future.set_exception(BrokenProcessPool("gone"))
+            return future
+
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            pass
+
+    monkeypatch.setattr(engine, "lay_out_section", lay_out)
+    pool = LayoutPool(2)
+    pool._pool = Failing()
+    followed: list[str] = []
+
+    def follow(job, report):  # type: ignore[no-untyped-def]
+        followed.append(job.key)
+        return [SimpleNamespace(key=job.key + "-folios", keep=(), html="")] if "-" not in job.key else []
+
+    jobs = [SimpleNamespace(key=k, keep=None, html=k) for k in ("a", "bb", "ccc")]
+    reports = pool.run(jobs, follow)  # type: ignore[arg-type]
+    assert sorted(ran) == sorted(followed) == ["a", "a-folios", "bb", "bb-folios", "ccc", "ccc-folios"]
+    assert [r["pages"] for r in reports] == [1, 2, 3, 8, 9, 10]
+    assert pool._broken and pool._pool is None

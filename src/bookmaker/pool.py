@@ -58,51 +58,62 @@ class LayoutPool:
         """
         from bookmaker.engine import lay_out_section
 
+        every = list(jobs)
+
+        def rank(index: int) -> tuple[int, int]:
+            job = every[index]
+            return (job.keep is not None, index) if follow is not None else (0, -len(job.html))
+
+        waiting = [(rank(i), i) for i in range(len(every))]
+        heapq.heapify(waiting)
+        results: dict[int, dict[str, Any]] = {}
+        pages = 0
+
+        def finished(index: int, report: dict[str, Any]) -> None:
+            nonlocal pages
+            results[index] = report
+            if every[index].keep is None:  # a section, not a document of folios
+                pages += report["pages"]
+                # The progress line (terminal.ProgressLine): pages laid out so far.
+                logger.debug("Laying out the print edition", extra={"layout_pages": pages})
+            for job in follow(every[index], report) if follow is not None else ():
+                every.append(job)
+                heapq.heappush(waiting, (rank(len(every) - 1), len(every) - 1))
+
         # One section is laid out here unless the workers are already running (a rebuild after
         # a one-chapter edit: the worker has WeasyPrint loaded; this process has not).
-        if self.workers <= 1 or not jobs or (len(jobs) == 1 and self._pool is None):
-            return _run_here(list(jobs), follow)
-        from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
+        if self.workers > 1 and every and (len(every) > 1 or self._pool is not None):
+            from concurrent.futures import FIRST_COMPLETED, wait
+            from concurrent.futures.process import BrokenProcessPool
 
-        self.start()
-        if self._pool is not None:
+            self.start()
+            running: dict[Any, int] = {}
             try:
-                every = list(jobs)
-
-                def rank(index: int) -> tuple[int, int]:
-                    job = every[index]
-                    return (job.keep is not None, index) if follow is not None else (0, -len(job.html))
-
-                waiting = [(rank(i), i) for i in range(len(every))]
-                heapq.heapify(waiting)
-                results: dict[int, dict[str, Any]] = {}
-                running: dict[Any, int] = {}
-                pages = 0
-                while waiting or running:
+                while self._pool is not None and (waiting or running):
                     # One job queued beyond the busy workers, so that none waits for the next;
                     # no more, so that a section ``follow`` adds goes before what waits.
                     while waiting and len(running) <= self.workers:
-                        _rank, index = heapq.heappop(waiting)
+                        index = heapq.heappop(waiting)[1]
                         running[self._pool.submit(lay_out_section, every[index])] = index
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    failed = [future for future in done if future.exception() is not None]
                     for future in done:
-                        index = running.pop(future)
-                        results[index] = future.result()
-                        if every[index].keep is None:  # a section, not a document of folios
-                            pages += results[index]["pages"]
-                            # The progress line (terminal.ProgressLine): pages laid out so far.
-                            logger.debug("Laying out the print edition", extra={"layout_pages": pages})
-                        if follow is not None:
-                            for job in follow(every[index], results[index]):
-                                every.append(job)
-                                heapq.heappush(waiting, (rank(len(every) - 1), len(every) - 1))
-                return [results[i] for i in range(len(every))]
+                        if future not in failed:
+                            finished(running.pop(future), future.result())
+                    if failed:  # its job stays in ``running``, to be laid out again below
+                        failed[0].result()
             except (BrokenProcessPool, OSError) as error:
                 logger.debug("worker processes failed (%s); laying out in this process", error)
                 self.close()
                 self._broken = True
-        return _run_here(list(jobs), follow)
+                # What the workers had not finished is laid out below; what they had is kept.
+                for index in running.values():
+                    heapq.heappush(waiting, (rank(index), index))
+        # Without workers (or after they failed), in this process.
+        while waiting:
+            index = heapq.heappop(waiting)[1]
+            finished(index, lay_out_section(every[index]))
+        return [results[i] for i in range(len(every))]
 
     def submit(self, fn: Callable[..., Any], *args: Any, last: bool = False) -> Future[Any] | None:
         """Run ``fn(*args)`` in a worker, beside whatever this process does next; None when
@@ -141,19 +152,6 @@ class LayoutPool:
                 for process in list(getattr(executor, "_processes", {}).values()):
                     process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _run_here(jobs: list[SectionJob],
-              follow: Callable[[SectionJob, dict[str, Any]], Sequence[SectionJob]] | None) -> list[dict[str, Any]]:
-    """``LayoutPool.run`` in this process: the jobs in order, then the ones ``follow`` added."""
-    from bookmaker.engine import lay_out_section
-
-    results = []
-    for job in jobs:  # grows while it runs: the follow-ups are run too
-        results.append(lay_out_section(job))
-        if follow is not None:
-            jobs += follow(job, results[-1])
-    return results
 
 
 def _executor(workers: int) -> Any:

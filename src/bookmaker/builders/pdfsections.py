@@ -158,17 +158,18 @@ class SectionedLayout:
         reports: dict[int, dict[str, Any]] = {}
         number = {id(job): i for i, job in enumerate(body_jobs)}
         folio_jobs: list[engine.SectionJob] = []
-        front_jobs: list[engine.SectionJob] = []
+        front: engine.SectionJob | None = None
         start = 0
 
         def front_job() -> engine.SectionJob:
             # The body's folios do not depend on the front matter: arabic numbering starts at its
             # first page.  Undated too, or the front matter would be laid out again by every
             # build; the merge writes the build's date into the book's metadata.
+            nonlocal front
             folios = self._body_folios([reports[i] for i in range(len(body_jobs))])
-            front_jobs.append(self._job(_undated(builder.wrap_html(before_toc, front_fragments, front=True,
-                                                                   pages=folios)), styles, False))
-            return front_jobs[-1]
+            front = self._job(_undated(builder.wrap_html(before_toc, front_fragments, front=True, pages=folios)),
+                              styles, False)
+            return front
 
         def follow(job: engine.SectionJob, info: dict[str, Any]) -> list[engine.SectionJob]:
             """What a body section's layout makes ready: the folios of the sections whose start
@@ -192,9 +193,10 @@ class SectionedLayout:
             return ready
 
         found = self._run(body_jobs, follow)
-        if not body_jobs:
+        if front is None:  # no body: nothing made the front matter ready
             found.update(self._run([front_job()]))
-        jobs = [front_jobs[0], *body_jobs]
+        assert front is not None
+        jobs = [front, *body_jobs]
         infos = [found[job.key] for job in jobs]
         self._replay([*infos, *(found[job.key] for job in folio_jobs)])
         for hook in self.back_matter:
