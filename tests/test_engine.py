@@ -219,3 +219,111 @@ def test_a_missing_subsetter_is_said_once(monkeypatch: pytest.MonkeyPatch, caplo
         engine.font_subsetter.cache_clear()
     warned = [r for r in caplog.records if getattr(r, "code", None) == "BM532"]
     assert len(warned) == 1 and "libharfbuzz-subset0" in warned[0].getMessage()
+
+
+TEXT_CSS = """
+@page { size: 4in 6in; margin: 0.6in; }
+body { text-align: justify; hyphens: auto; }
+.u { text-decoration: underline; }  .ls { letter-spacing: 0.04em; }  .ws { word-spacing: 1.5pt; }
+.sc { font-variant: small-caps; font-variant-numeric: oldstyle-nums; }  .narrow { width: 9em; }
+pre { white-space: pre-wrap; tab-size: 4; text-align: left; }  .pl { white-space: pre-line; }
+.big { font-size: 14pt; }  .mono { font-family: monospace; }  b { font-weight: bold; }  sup { font-size: 70%; }
+"""
+
+
+def _text_html() -> str:
+    words = ("the watchmaker kept her notebooks in a drawer beside the bench and wrote in them "
+             "every evening about escapements springs and the patience of customers").split()
+    parts = []
+    for n in range(24):
+        line = " ".join(words[(n * 7 + i) % len(words)] for i in range(60))
+        extras = ["<span class=\"u\">an underlined phrase of several words</span>",
+                  "<span class=\"ls\">tracked letters across a line</span>", "<span class=\"ws\">wide word spacing</span>",
+                  "<span class=\"sc\">Small Capitals 1984</span>", "Donaudampfschifffahrtsgesellschaft",
+                  "twenty\u00a0three", "<em>an emphasis that runs over</em>", "<span class=\"big\">larger words here</span>",
+                  "<b>bold words</b><sup>12</sup>", "<span class=\"mono\">monospaced words()</span>", "\u05e9\u05dc\u05d5\u05dd right to left"]
+        parts.append(f"<p lang=\"{'de' if n % 5 == 0 else 'en'}\">{line[:200]} {extras[n % len(extras)]} {line[200:]}</p>")
+    parts.append("<pre>\tindented\twith tabs and a line long enough to wrap around the measure of the page</pre>")
+    parts.append("<p class=\"pl\">one line\nanother line that is long enough to be broken by the engine somewhere</p>")
+    parts.append("<p class=\"narrow\">averyveryverylongwordwithoutanybreakopportunity and then some short words</p>")
+    return "".join(parts)
+
+
+def _text_pdf(styles: Path) -> bytes:
+    layout = engine.LayoutEngine([styles.parent], [], styles.parent)
+    document = layout.render(_text_html(), engine.Styles((styles,), "", styles.parent), {})
+    assert len(document.pages) > 3
+    return document.write_pdf(pdf_identifier=False)
+
+
+def test_pango_shortcuts_lay_out_the_same_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shared Layout.setup, kept justified text and the skipped next-word tries give, byte for
+    byte, the PDF of WeasyPrint's own code (with the line-fit fix in both), on justified and
+    hyphenated text with decorations, spacing, features, tabs, hard line breaks and both directions."""
+    from weasyprint.layout import inline, preferred
+    from weasyprint.text import line_break
+
+    styles = tmp_path / "print.css"
+    styles.write_text(TEXT_CSS, encoding="utf-8")
+    assert engine.apply_line_fit_fix() and engine.apply_pango_shortcuts()
+    assert line_break.Layout.setup is engine._shared_setup
+    tries: list[str] = []
+    set_text = line_break.Layout.set_text
+    monkeypatch.setattr(line_break.Layout, "set_text", lambda self, text, justify=False: (
+        tries.append(text), set_text(self, text, justify))[1])
+    shortcut = _text_pdf(styles)
+    with_shortcuts = len(tries)
+
+    fix_only, reason = engine._patched(line_break, "split_first_line", {engine._FITS: engine._FITS_FIXED},
+                                       {"_bookmaker_fits_but_for_space": engine._fits_but_for_space}, "line breaking")
+    assert fix_only is not None, reason
+    for module in (line_break, inline, preferred):
+        monkeypatch.setattr(module, "split_first_line", fix_only)
+    monkeypatch.setattr(line_break.Layout, "setup", engine.ORIGINALS[("weasyprint.text.line_break", "Layout.setup")])
+    monkeypatch.setattr(inline, "add_word_spacing", engine.ORIGINALS[("weasyprint.layout.inline", "add_word_spacing")])
+    tries.clear()
+    assert _text_pdf(styles) == shortcut
+    assert with_shortcuts < len(tries)  # the next-word tries were skipped, not only made alike
+
+
+def test_pango_shortcuts_leave_another_weasyprint_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    from weasyprint.text import line_break
+
+    monkeypatch.setattr(engine, "_pango_shortcuts_applied", None)
+    monkeypatch.setattr(engine, "_SETUP_SOURCE", "0" * 64)  # as if Layout.setup were another one
+    own = engine.ORIGINALS.get(("weasyprint.text.line_break", "Layout.setup"), line_break.Layout.setup)
+    monkeypatch.setattr(line_break.Layout, "setup", own)
+    before = line_break.Layout.setup
+    assert engine.apply_pango_shortcuts() is False
+    assert line_break.Layout.setup is before
+
+
+def test_next_word_width_is_measured_on_the_layout_at_hand(tmp_path: Path) -> None:
+    """The next-word shortcut skips a try only when the line plus the word is surely too wide."""
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.text.line_break import create_layout, line_size
+
+    styles = tmp_path / "print.css"
+    styles.write_text("@page { size: 4in 6in; }", encoding="utf-8")
+    layout_engine = engine.LayoutEngine([tmp_path], [], tmp_path)
+    document = layout_engine.render("<p>Words</p>", engine.Styles((styles,), "", tmp_path), {})
+    style = next(box.style for box in engine._descendants(document.pages[0]._page_box) if isinstance(box, boxes.TextBox))
+    em = style["font_size"]
+
+    def width(text: str) -> float:
+        made = create_layout(text, style, None, None, 0)  # held: its lines live as long as it does
+        return float(line_size(made.get_first_line()[0], style)[0])
+
+    whole = width("watchmaker springs escapement")
+    first = width("watchmaker springs ")
+    # Laid out where the last word does not fit: Pango breaks before it.
+    layout = create_layout("watchmaker springs escapement and more", style, None, whole - em, 0)
+    line, resume = layout.get_first_line()
+    assert resume == len("watchmaker springs ".encode())
+    first_width = line_size(line, style)[0]
+    assert abs(first_width - first) < em  # the line's own width, as split_first_line measures it
+    overflows = engine._word_overflows
+    assert overflows(layout, "watchmaker springs ", "escapement", first_width, whole - em, style)
+    assert not overflows(layout, "watchmaker springs ", "escapement", first_width, whole, style)
+    assert not overflows(layout, "watchmaker springs ", "escapement", first_width, whole - em / 8, style)  # too close to tell
+    assert not overflows(layout, "watchmaker ", "springs", first_width, whole, style)  # not where the second line opens

@@ -181,6 +181,10 @@ def _drop_moved_notes(context, new_children, new_footnotes):  # type: ignore[no-
             new_footnotes.remove(footnote)
 
 
+#: WeasyPrint's own functions that a patch replaced, by (module, name): the source of every patch.
+ORIGINALS: dict[tuple[str, str], Any] = {}
+
+
 def _patched(module: Any, name: str, edits: dict[str, str], helpers: dict[str, Any], what: str) -> tuple[Any, str | None]:
     """``module.name`` compiled again from its source with ``edits`` (each old text must occur
     exactly once) and ``helpers`` among its globals; or (None, why not) when the installed
@@ -189,8 +193,10 @@ def _patched(module: Any, name: str, edits: dict[str, str], helpers: dict[str, A
 
     if not weasyprint.__version__.startswith("70."):
         return None, f"it was written for WeasyPrint 70, found {weasyprint.__version__}"
+    # Always WeasyPrint's own function, even once patched (a patch has no source of its own).
+    original = ORIGINALS.setdefault((module.__name__, name), getattr(module, name))
     try:
-        source = textwrap.dedent(inspect.getsource(getattr(module, name)))
+        source = textwrap.dedent(inspect.getsource(original))
     except (OSError, TypeError):
         return None, f"the source of WeasyPrint's {what} cannot be read"
     if any(source.count(old) != 1 for old in edits):
@@ -258,6 +264,19 @@ _FITS = "    if resume_index is None and first_line_width <= max_width:\n"
 _FITS_FIXED = ("    if resume_index is None and (first_line_width <= max_width or _bookmaker_fits_but_for_space(\n"
                "            text, style, context, max_width, justification_spacing, space_collapse)):\n")
 
+# The same patch carries a shortcut (not a fix: the same lines, sooner).  Step 3 of
+# ``split_first_line`` lays the line out again with the next word added, to see whether the word
+# fits after all; in a book it rarely does (93 % of the tries fail), and each try is one more
+# Pango layout.  The layout at hand already holds that word at the start of its second line, so
+# its width is known: when the line plus the word is wider than the measure by a quarter of an
+# em (room for any kerning at the join), the try is skipped, and what follows -- hyphenation,
+# ``first_line_metrics`` -- sees the same first line and break as the failed try would give it.
+
+_NEXT_WORD = "        if space_collapse and second_line_text[break_point or -1] == ' ':\n"
+_NEXT_WORD_SHORT = ("        if space_collapse and second_line_text[break_point or -1] == ' ' and not (\n"
+                    "                first_line_text and _bookmaker_word_overflows(\n"
+                    "                    layout, first_line_text, next_word, first_line_width, max_width, style)):\n")
+
 _line_fit_applied: bool | None = None
 
 
@@ -274,6 +293,31 @@ def _fits_but_for_space(text, style, context, max_width, justification_spacing, 
     return index is None and line_size(line, style)[0] <= max_width
 
 
+def _word_overflows(layout, first_line_text, next_word, first_line_width, max_width, style) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``first_line_text + next_word`` surely overflows ``max_width``, measured on
+    ``layout``, whose second line opens with the word (left to right, plain spacing only)."""
+    from weasyprint.text.ffi import FROM_UNITS, ffi, pango
+
+    if (layout.first_line_direction != 0 or style["letter_spacing"] != "normal" or style["word_spacing"]
+            or not next_word):
+        return False
+    start = len(first_line_text.encode())
+    end = start + len(next_word.encode())
+    line = pango.pango_layout_get_line_readonly(layout.layout, 1)
+    if line == ffi.NULL or line.start_index != start or line.start_index + line.length < end:
+        return False  # the word is not all on the second line
+    width, run = 0, line.runs
+    while run != ffi.NULL:
+        glyph_item = run.data
+        run = run.next
+        offset, glyphs = glyph_item.item.offset, glyph_item.glyphs
+        for i in range(glyphs.num_glyphs):
+            if offset + glyphs.log_clusters[i] >= end:
+                return bool(width * FROM_UNITS + first_line_width > max_width + style["font_size"] / 4)
+            width += glyphs.glyphs[i].geometry.width
+    return bool(width * FROM_UNITS + first_line_width > max_width + style["font_size"] / 4)
+
+
 def apply_line_fit_fix() -> bool:
     """Patch ``split_first_line`` once per process; True if the fix is active (else BM531)."""
     global _line_fit_applied
@@ -283,8 +327,9 @@ def apply_line_fit_fix() -> bool:
     from weasyprint.layout import inline, preferred
     from weasyprint.text import line_break
 
-    patched, reason = _patched(line_break, "split_first_line", {_FITS: _FITS_FIXED},
-                               {"_bookmaker_fits_but_for_space": _fits_but_for_space}, "line breaking")
+    patched, reason = _patched(line_break, "split_first_line", {_FITS: _FITS_FIXED, _NEXT_WORD: _NEXT_WORD_SHORT},
+                               {"_bookmaker_fits_but_for_space": _fits_but_for_space,
+                                "_bookmaker_word_overflows": _word_overflows}, "line breaking")
     if patched is None:
         warn(f"the line-fit fix is not applied ({reason}); a line may end after its first word "
              "before an inline element", code="BM531")
@@ -342,6 +387,158 @@ def apply_margin_box_shortcut() -> bool:
     return True
 
 
+# ---- the Pango layout shortcuts ------------------------------------------------------------------
+#
+# Not fixes either: the same lines, sooner.  WeasyPrint makes a Pango layout for every try at a
+# line (``split_first_line``), for every justified piece of text and again to draw it, and each
+# ``Layout.setup`` makes a new Pango context, font description and language from the style --
+# 40,000 of them for a 40-chapter book, 11 % of its layout time.  They depend on a dozen
+# computed values only, so the shared setup makes them once per distinct set of values (kept on
+# the FontConfiguration, which they belong to) and gives each layout its own PangoLayout and
+# attribute list, as before.  And ``add_word_spacing`` makes a whole layout for each justified
+# text box only to keep its text and spacing until drawing, which sets the layout up again
+# (``Layout.reactivate``): it now keeps just those.  Applied only to the exact source;
+# otherwise WeasyPrint's own code runs.
+
+#: The computed values ``Layout.setup`` reads.
+_SETUP_VALUES = ("direction", "font_language_override", "lang", "font_family", "font_style", "font_stretch",
+                 "font_weight", "font_size", "font_variant_caps", "font_variation_settings", "text_decoration_line",
+                 "font_kerning", "font_variant_ligatures", "font_variant_position", "font_variant_numeric",
+                 "font_variant_alternates", "font_variant_east_asian", "font_feature_settings")
+#: sha256 of ``weasyprint.text.line_break.Layout.setup`` in WeasyPrint 70.0, which ``_shared_setup`` replaces.
+_SETUP_SOURCE = "fb227a55094f41d42fbd57f180d8b7a9a1e741969ec8ddb3fd5cd80920257442"
+
+_SPACING_LAYOUT = """            layout = create_layout(
+                box.text, box.style, context, max_width=None,
+                justification_spacing=box.justification_spacing)
+            layout.deactivate()
+"""
+_SPACING_KEPT = """            layout = _bookmaker_spacing_layout(box, context)
+"""
+
+_pango_shortcuts_applied: bool | None = None
+
+
+def _hashable(value: Any) -> Any:
+    """A computed value as a dictionary key (``text-decoration-line`` is a set, some are lists)."""
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(value))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(item) for item in value)
+    return value
+
+
+def _setup_parts(style) -> tuple[Any, Any, Any, tuple[Any, ...], Any]:  # type: ignore[no-untyped-def]
+    """The Pango context, language, font description, decoration metrics and font-features
+    attribute of ``style``, made once per FontConfiguration and set of values."""
+    from weasyprint.text.constants import LST_TO_ISO, PANGO_DIRECTION
+    from weasyprint.text.ffi import FROM_UNITS, ffi, gobject, pango, unicode_to_char_p
+    from weasyprint.text.fonts import font_features, get_font_description
+
+    font_config = style.font_config
+    made = font_config.__dict__.setdefault("_bookmaker_setups", {})
+    key = tuple(_hashable(style[name]) for name in _SETUP_VALUES)
+    if (found := made.get(key)) is not None:
+        return found  # type: ignore[no-any-return]
+    # What follows is ``Layout.setup``'s own sequence of calls, once.
+    context = ffi.gc(pango.pango_font_map_create_context(font_config.font_map), gobject.g_object_unref)
+    pango.pango_context_set_round_glyph_positions(context, False)
+    pango.pango_context_set_base_dir(context, PANGO_DIRECTION[style["direction"]])
+    override, lang = style["font_language_override"], style["lang"]
+    if override != "normal":
+        lang = LST_TO_ISO.get(override.lower(), override)
+    if lang:
+        language = pango.pango_language_from_string(unicode_to_char_p(lang)[0])
+        pango.pango_context_set_language(context, language)
+    else:
+        language = pango.pango_language_get_default()
+    description = get_font_description(style)
+    metrics: tuple[Any, ...] = (None, None, None)
+    if style["text_decoration_line"] != "none":
+        font_metrics = ffi.gc(pango.pango_context_get_metrics(context, description, language),
+                              pango.pango_font_metrics_unref)
+        metrics = tuple(FROM_UNITS * get(font_metrics) for get in (
+            pango.pango_font_metrics_get_ascent, pango.pango_font_metrics_get_underline_position,
+            pango.pango_font_metrics_get_strikethrough_position, pango.pango_font_metrics_get_underline_thickness,
+            pango.pango_font_metrics_get_strikethrough_thickness))
+    features = font_features(
+        style["font_kerning"], style["font_variant_ligatures"], style["font_variant_position"],
+        style["font_variant_caps"], style["font_variant_numeric"], style["font_variant_alternates"],
+        style["font_variant_east_asian"], style["font_feature_settings"])
+    attribute = None
+    if features:
+        setting = ",".join(f"{name} {value}" for name, value in features.items()).encode()
+        attribute = font_config.font_features.setdefault(setting, pango.pango_attr_font_features_new(setting))
+    made[key] = (context, language, description, metrics, attribute)
+    return made[key]  # type: ignore[no-any-return]
+
+
+def _shared_setup(self, style) -> None:  # type: ignore[no-untyped-def]
+    """``Layout.setup`` on shared Pango objects: a new PangoLayout (and attribute list) each time."""
+    from weasyprint.text.ffi import ffi, gobject, pango
+
+    self.style = style
+    self.first_line_direction = 0
+    context, self.language, description, metrics, attribute = _setup_parts(style)
+    self.layout = ffi.gc(pango.pango_layout_new(context), gobject.g_object_unref)
+    pango.pango_layout_set_auto_dir(self.layout, False)
+    pango.pango_layout_set_font_description(self.layout, description)
+    self.ascent, self.underline_position, self.strikethrough_position = metrics[:3]
+    if metrics[0] is not None:
+        self.underline_thickness, self.strikethrough_thickness = metrics[3:]
+    if attribute is not None:
+        attributes = pango.pango_attr_list_new()
+        pango.pango_attr_list_insert(attributes, attribute)
+        pango.pango_layout_set_attributes(self.layout, attributes)
+
+
+def _spacing_layout(box, context):  # type: ignore[no-untyped-def]
+    """What ``add_word_spacing`` keeps of a justified text box's layout until it is drawn: its text
+    and spacing (``Layout.reactivate`` sets the rest up); a real layout where ``set_text`` would
+    change the text or the style has decorations, whose metrics are read before drawing."""
+    from weasyprint.text.line_break import Layout, create_layout
+
+    text = box.text
+    if box.style["text_decoration_line"] != "none" or "\n" in text or "\t" in text or text == " ":
+        layout = create_layout(text, box.style, context, max_width=None,
+                               justification_spacing=box.justification_spacing)
+        layout.deactivate()
+        return layout
+    layout = Layout.__new__(Layout)
+    layout.justification_spacing, layout.max_width, layout.first_line_direction = box.justification_spacing, None, 0
+    layout.ascent = layout.underline_position = layout.strikethrough_position = None
+    layout.text = text
+    return layout
+
+
+def apply_pango_shortcuts() -> bool:
+    """Share ``Layout.setup``'s Pango objects and keep justified text without a layout, once per
+    process; True if both shortcuts are active."""
+    global _pango_shortcuts_applied
+    if _pango_shortcuts_applied is not None:
+        return _pango_shortcuts_applied
+    import hashlib
+
+    from weasyprint.layout import inline
+    from weasyprint.text import line_break
+
+    _pango_shortcuts_applied = False
+    setup = ORIGINALS.setdefault(("weasyprint.text.line_break", "Layout.setup"), line_break.Layout.setup)
+    try:
+        setup_source = inspect.getsource(setup)
+    except (OSError, TypeError):
+        setup_source = ""
+    patched, reason = _patched(inline, "add_word_spacing", {_SPACING_LAYOUT: _SPACING_KEPT},
+                               {"_bookmaker_spacing_layout": _spacing_layout}, "word spacing")
+    if hashlib.sha256(setup_source.encode()).hexdigest() != _SETUP_SOURCE or patched is None:
+        logger.debug("the Pango layout shortcuts are not applied (%s)", reason or "another Layout.setup")
+        return False
+    line_break.Layout.setup = _shared_setup
+    inline.add_word_spacing = patched
+    _pango_shortcuts_applied = True
+    return True
+
+
 #: What the layout patches change, for the layout cache's key: a section laid out before a fix
 #: (or without it, another WeasyPrint) is laid out again.
 FIXES = "footnote-placement-1 line-fit-1"
@@ -394,6 +591,7 @@ class LayoutEngine:
         apply_footnote_fix()
         apply_line_fit_fix()
         apply_margin_box_shortcut()
+        apply_pango_shortcuts()
         fonts, profiles, theme_css = self._theme(styles)
         css = [*theme_css, CSS(string=styles.generated, font_config=fonts, color_profiles=profiles,
                                url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")]
