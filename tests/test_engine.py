@@ -327,3 +327,16 @@ def test_next_word_width_is_measured_on_the_layout_at_hand(tmp_path: Path) -> No
     assert not overflows(layout, "watchmaker springs ", "escapement", first_width, whole, style)
     assert not overflows(layout, "watchmaker springs ", "escapement", first_width, whole - em / 8, style)  # too close to tell
     assert not overflows(layout, "watchmaker ", "springs", first_width, whole, style)  # not where the second line opens
+
+
+def test_generated_css_is_parsed_once_and_a_document_s_own_comes_after(tmp_path: Path) -> None:
+    styles = tmp_path / "print.css"
+    styles.write_text("p { margin: 0; }", encoding="utf-8")
+    layout = engine.LayoutEngine([tmp_path], [], tmp_path)
+    shared = "@page { size: 4in 6in; }"
+    sizes = []
+    for own in ("", "@page { size: 5in 7in; }", "@page { size: 3in 5in; }"):
+        document = layout.render("<p>Words</p>", engine.Styles((styles,), shared, tmp_path, own), {})
+        sizes.append((round(document.pages[0].width), round(document.pages[0].height)))
+    assert sizes == [(384, 576), (480, 672), (288, 480)]  # CSS pixels: 96 an inch
+    assert len([key for key in engine._GENERATED if key[0] == shared]) == 1

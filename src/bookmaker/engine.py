@@ -555,6 +555,9 @@ class Styles:
     generated: str
     #: Where relative URLs of the generated CSS resolve (the theme folder).
     generated_base: Path
+    #: Generated CSS of this one document, after ``generated`` (a document of folios' rules):
+    #: ``generated`` is parsed once for the many documents that share it, this each time.
+    own: str = ""
 
 
 @dataclass(frozen=True)
@@ -593,8 +596,20 @@ class LayoutEngine:
         apply_margin_box_shortcut()
         apply_pango_shortcuts()
         fonts, profiles, theme_css = self._theme(styles)
-        css = [*theme_css, CSS(string=styles.generated, font_config=fonts, color_profiles=profiles,
-                               url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")]
+        # The generated CSS (page geometry) is the same for most sections of a book: parsed
+        # once per theme (4 ms a document, 0.4 s of a 40-chapter book's 90 documents).
+        generated_key = (styles.generated, styles.generated_base, self.scope)
+        generated = _GENERATED.get(generated_key)
+        if generated is None:
+            if len(_GENERATED) >= 8:
+                _GENERATED.clear()
+            generated = _GENERATED[generated_key] = CSS(
+                string=styles.generated, font_config=fonts, color_profiles=profiles,
+                url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")
+        css = [*theme_css, generated]
+        if styles.own:
+            css.append(CSS(string=styles.own, font_config=fonts, color_profiles=profiles,
+                           url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/"))
         return HTML(string=html_text, base_url=str(self.base) + "/", url_fetcher=self.fetcher).render(
             stylesheets=css, font_config=fonts, color_profiles=profiles, **options)
 
@@ -627,6 +642,7 @@ class LayoutEngine:
                        for p in styles.files]
             prepared = (fonts, profiles, css, warnings)
             _THEMES.clear()  # one theme at a time: each holds its fonts' temporary copies
+            _GENERATED.clear()  # parsed with the fonts of the theme before
             _THEMES[key] = prepared
         fonts, profiles, css, warnings = prepared
         # What parsing the theme warned (a refused URL) is said by every section's layout that
@@ -642,6 +658,8 @@ class LayoutEngine:
 #: The theme last parsed in this process (``LayoutEngine._theme``): its FontConfiguration,
 #: colour profiles, parsed stylesheets and the warnings the parse gave.
 _THEMES: dict[Any, tuple[Any, dict[str, Any], list[Any], list[list[Any]]]] = {}
+#: The generated stylesheets parsed with the theme in ``_THEMES``, by their text, base and fetcher scope.
+_GENERATED: dict[tuple[str, Path, Any], Any] = {}
 
 
 def parsed_themes() -> list[list[str]]:

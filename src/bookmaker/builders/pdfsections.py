@@ -84,7 +84,7 @@ class SectionedLayout:
         options = tuple(sorted(self.builder.render_options().items()))
         images = [self.image_keys[uri] for uri in sorted(self.image_keys) if uri in html_text]
         # The stylesheets are files of the theme or of the default theme: theme_key has them.
-        key = digest(self.versions, self.theme_key, *map(str, styles.files), styles.generated, repr(options),
+        key = digest(self.versions, self.theme_key, *map(str, styles.files), styles.generated, styles.own, repr(options),
                      "strip" if strip else "keep", html_text, *images)
         return engine.SectionJob(key, html_text, styles, options, self.roots, self.allow, self.base,
                                  self.cache.folder, strip, self.sizes)
@@ -272,9 +272,8 @@ class SectionedLayout:
         rules += f"@page :first {{ counter-reset: page {start + 1}; }}\n"
         html_text = (f'<!DOCTYPE html><html lang="{config.language}"><head><meta charset="utf-8"></head>'
                      f"<body>{''.join(divs)}</body></html>")
-        folio_styles = engine.Styles(styles.files,
-                                     styles.generated + ".bm-folio { break-before: page; }\n" + rules,
-                                     styles.generated_base)
+        folio_styles = engine.Styles(styles.files, styles.generated, styles.generated_base,
+                                     ".bm-folio { break-before: page; }\n" + rules)
         job = self._job(html_text, folio_styles, False)
         return dataclasses.replace(job, keep=tuple(wanted))
 
