@@ -437,8 +437,13 @@ def _setup_parts(style) -> tuple[Any, Any, Any, tuple[Any, ...], Any]:  # type: 
 
     font_config = style.font_config
     made = font_config.__dict__.setdefault("_bookmaker_setups", {})
-    key = tuple(_hashable(style[name]) for name in _SETUP_VALUES)
-    if (found := made.get(key)) is not None:
+    key: tuple[Any, ...] = tuple(map(style.__getitem__, _SETUP_VALUES))
+    try:
+        found = made.get(key)
+    except TypeError:  # a set or a list among the values: rare, and slower
+        key = tuple(_hashable(value) for value in key)
+        found = made.get(key)
+    if found is not None:
         return found  # type: ignore[no-any-return]
     # What follows is ``Layout.setup``'s own sequence of calls, once.
     context = ffi.gc(pango.pango_font_map_create_context(font_config.font_map), gobject.g_object_unref)
