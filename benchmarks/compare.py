@@ -11,7 +11,6 @@ a cold ``--no-cache`` build of PDF and EPUB as its own process; the medians of w
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shutil
 import statistics
@@ -40,7 +39,7 @@ def main() -> None:
         other = work / "other"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(other), args.commit], check=True)
         try:
-            compileall.compile_dir(str(other / "src" / "bookmaker"), quiet=1)
+            compile_bookmaker(other / "src" / "bookmaker")
             manuscript = generate(work / "manuscript", args.chapters)
             samples: dict[str, list[dict[str, float]]] = {"this checkout": [], args.commit: []}
             for rep in range(args.repeat):

@@ -171,15 +171,18 @@ def tasks(manuscript: Path, work: Path) -> dict[str, list[tuple[str, list[str] |
     }
 
 
-def compile_bookmaker() -> None:
-    """Write bookmaker's bytecode, as installing a package does (pip compiled WeasyPrint's): an
-    editable install leaves it to the first import, and where PYTHONDONTWRITEBYTECODE is set every
-    timed build -- and its fork server -- would compile the sources again."""
+def compile_bookmaker(package: Path | None = None) -> None:
+    """Write bookmaker's bytecode (``package``: another checkout's), as installing a package does
+    (pip compiled WeasyPrint's): an editable install leaves it to the first import, and where
+    PYTHONDONTWRITEBYTECODE is set every timed build -- and its fork server -- would compile the
+    sources again."""
     import compileall
 
-    import bookmaker
+    if package is None:
+        import bookmaker
 
-    compileall.compile_dir(str(Path(bookmaker.__file__).parent), quiet=1)
+        package = Path(bookmaker.__file__).parent
+    compileall.compile_dir(str(package), quiet=1)
 
 
 def run(chapters: int, repeat: int, work: Path) -> dict[str, dict[str, float]]:

@@ -339,4 +339,4 @@ def test_generated_css_is_parsed_once_and_a_document_s_own_comes_after(tmp_path:
         document = layout.render("<p>Words</p>", engine.Styles((styles,), shared, tmp_path, own), {})
         sizes.append((round(document.pages[0].width), round(document.pages[0].height)))
     assert sizes == [(384, 576), (480, 672), (288, 480)]  # CSS pixels: 96 an inch
-    assert len([key for key in engine._GENERATED if key[0] == shared]) == 1
+    assert len([key for prepared in engine._THEMES.values() for key in prepared[4] if key[0] == shared]) == 1

@@ -306,6 +306,13 @@ def _word_overflows(layout, first_line_text, next_word, first_line_width, max_wi
     line = pango.pango_layout_get_line_readonly(layout.layout, 1)
     if line == ffi.NULL or line.start_index != start or line.start_index + line.length < end:
         return False  # the word is not all on the second line
+    return bool(_width_before(line, end) * FROM_UNITS + first_line_width > max_width + style["font_size"] / 4)
+
+
+def _width_before(line, end: int) -> int:  # type: ignore[no-untyped-def]
+    """The advance, in Pango units, of the glyphs of ``line`` before byte ``end`` of its text."""
+    from weasyprint.text.ffi import ffi
+
     width, run = 0, line.runs
     while run != ffi.NULL:
         glyph_item = run.data
@@ -313,9 +320,9 @@ def _word_overflows(layout, first_line_text, next_word, first_line_width, max_wi
         offset, glyphs = glyph_item.item.offset, glyph_item.glyphs
         for i in range(glyphs.num_glyphs):
             if offset + glyphs.log_clusters[i] >= end:
-                return bool(width * FROM_UNITS + first_line_width > max_width + style["font_size"] / 4)
+                return width
             width += glyphs.glyphs[i].geometry.width
-    return bool(width * FROM_UNITS + first_line_width > max_width + style["font_size"] / 4)
+    return width
 
 
 def apply_line_fit_fix() -> bool:
@@ -600,26 +607,24 @@ class LayoutEngine:
         apply_line_fit_fix()
         apply_margin_box_shortcut()
         apply_pango_shortcuts()
-        fonts, profiles, theme_css = self._theme(styles)
+        fonts, profiles, theme_css, parsed = self._theme(styles)
+
+        def sheet(text: str) -> Any:
+            return CSS(string=text, font_config=fonts, color_profiles=profiles, url_fetcher=self.fetcher,
+                       base_url=str(styles.generated_base) + "/")
+
         # The generated CSS (page geometry) is the same for most sections of a book: parsed
-        # once per theme (4 ms a document, 0.4 s of a 40-chapter book's 90 documents).
-        generated_key = (styles.generated, styles.generated_base, self.scope)
-        generated = _GENERATED.get(generated_key)
+        # once with the theme (4 ms a document, 0.4 s of a 40-chapter book's 90 documents).
+        generated = parsed.get((styles.generated, styles.generated_base))
         if generated is None:
-            if len(_GENERATED) >= 8:
-                _GENERATED.clear()
-            generated = _GENERATED[generated_key] = CSS(
-                string=styles.generated, font_config=fonts, color_profiles=profiles,
-                url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/")
-        css = [*theme_css, generated]
-        if styles.own:
-            css.append(CSS(string=styles.own, font_config=fonts, color_profiles=profiles,
-                           url_fetcher=self.fetcher, base_url=str(styles.generated_base) + "/"))
+            generated = parsed[(styles.generated, styles.generated_base)] = sheet(styles.generated)
+        css = [*theme_css, generated, *([sheet(styles.own)] if styles.own else [])]
         return HTML(string=html_text, base_url=str(self.base) + "/", url_fetcher=self.fetcher).render(
             stylesheets=css, font_config=fonts, color_profiles=profiles, **options)
 
-    def _theme(self, styles: Styles) -> tuple[Any, dict[str, Any], list[Any]]:
-        """The theme's parsed stylesheets with their FontConfiguration, parsed once per process.
+    def _theme(self, styles: Styles) -> tuple[Any, dict[str, Any], list[Any], dict[tuple[str, Path], Any]]:
+        """The theme's parsed stylesheets with their FontConfiguration, parsed once per process,
+        and the generated stylesheets parsed with them so far (by text and base URL).
 
         Parsing the theme and loading its @font-face fonts cost about 0.2 s a document (WeasyPrint
         copies every font file to a temporary folder for fontconfig); a book laid out section by
@@ -645,11 +650,10 @@ class LayoutEngine:
                 profiles: dict[str, Any] = {}
                 css = [CSS(filename=str(p), font_config=fonts, color_profiles=profiles, url_fetcher=self.fetcher)
                        for p in styles.files]
-            prepared = (fonts, profiles, css, warnings)
+            prepared = (fonts, profiles, css, warnings, {})
             _THEMES.clear()  # one theme at a time: each holds its fonts' temporary copies
-            _GENERATED.clear()  # parsed with the fonts of the theme before
             _THEMES[key] = prepared
-        fonts, profiles, css, warnings = prepared
+        fonts, profiles, css, warnings, generated = prepared
         # What parsing the theme warned (a refused URL) is said by every section's layout that
         # uses it, as if each parsed it: a section's cached report then holds it wherever the
         # theme was parsed (this process, or the fork server before the workers were forked:
@@ -657,14 +661,13 @@ class LayoutEngine:
         if fresh or _capturing:
             for message, path, line, code in warnings:
                 warn(message, path, line, code=code)
-        return fonts, profiles, css
+        return fonts, profiles, css, generated
 
 
 #: The theme last parsed in this process (``LayoutEngine._theme``): its FontConfiguration,
-#: colour profiles, parsed stylesheets and the warnings the parse gave.
-_THEMES: dict[Any, tuple[Any, dict[str, Any], list[Any], list[list[Any]]]] = {}
-#: The generated stylesheets parsed with the theme in ``_THEMES``, by their text, base and fetcher scope.
-_GENERATED: dict[tuple[str, Path, Any], Any] = {}
+#: colour profiles, parsed stylesheets, the warnings the parse gave and the generated
+#: stylesheets parsed with its fonts since.
+_THEMES: dict[Any, tuple[Any, dict[str, Any], list[Any], list[list[Any]], dict[tuple[str, Path], Any]]] = {}
 
 
 def parsed_themes() -> list[list[str]]:
