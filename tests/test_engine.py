@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -340,3 +341,83 @@ def test_generated_css_is_parsed_once_and_a_document_s_own_comes_after(tmp_path:
         sizes.append((round(document.pages[0].width), round(document.pages[0].height)))
     assert sizes == [(384, 576), (480, 672), (288, 480)]  # CSS pixels: 96 an inch
     assert len([key for prepared in engine._THEMES.values() for key in prepared[4] if key[0] == shared]) == 1
+
+
+def _char_origins(pdf: bytes) -> list[list[tuple[str, float, float]]]:
+    import pymupdf
+
+    pages = []
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        for page in document:
+            raw = page.get_text("rawdict")
+            pages.append([(c["c"], c["origin"][0], c["origin"][1]) for block in raw["blocks"]
+                          for line in block.get("lines", []) for span in line["spans"] for c in span["chars"]])
+    return pages
+
+
+def test_justified_text_is_drawn_from_one_run_as_pango_draws_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Justified boxes drawn from their text shaped once, each space given the justification as
+    Pango gives it (half before the glyph, none at the line's ends), make the PDF of WeasyPrint's
+    own word-by-word drawing byte for byte, on the mixed text above; boxes with word-spacing or
+    letter-spacing are still set with the spacing by WeasyPrint's code."""
+    from weasyprint import draw
+    from weasyprint.draw import text
+    from weasyprint.text import line_break
+
+    styles = tmp_path / "print.css"
+    styles.write_text(TEXT_CSS, encoding="utf-8")
+    assert engine.apply_justified_drawing()
+    justified: list[str] = []
+    set_text = line_break.Layout.set_text
+    monkeypatch.setattr(line_break.Layout, "set_text", lambda self, text, justify=False: (
+        justify and self.justification_spacing and justified.append(text), set_text(self, text, justify))[1])
+    shortcut = _text_pdf(styles)
+    spaced = list(justified)
+    own = engine.ORIGINALS[("weasyprint.draw.text", "draw_text")]
+    monkeypatch.setattr(draw, "draw_text", own)
+    monkeypatch.setattr(text, "draw_text", own)
+    justified.clear()
+    assert _text_pdf(styles) == shortcut
+    # The shortcut did draw: only the boxes whose spacing is more than the justification were set with it.
+    assert spaced and len(spaced) < len(justified) / 4
+    assert all(t.strip() in "tracked letters across a line wide word spacing" for t in spaced), spaced
+
+
+def _space_geometry(style, text: str, spacing: float) -> dict[int, tuple[int, int]]:
+    """What Pango adds to each glyph (width, x offset) of ``text`` set with ``justify=True``, by byte offset."""
+    from weasyprint.text.ffi import ffi
+    from weasyprint.text.line_break import Layout
+
+    def glyphs(justify: bool) -> tuple[Any, dict[int, tuple[int, int]]]:
+        layout = Layout(style, spacing)
+        layout.set_text(text, justify=justify)
+        run, found = layout.get_first_line()[0].runs, {}
+        while run != ffi.NULL:
+            item, run = run.data, run.next
+            for i in range(item.glyphs.num_glyphs):
+                geometry = item.glyphs.glyphs[i].geometry
+                found[item.item.offset + item.glyphs.log_clusters[i]] = (geometry.width, geometry.x_offset)
+        return layout, found  # the layout holds the glyphs
+
+    (_j, spaced), (_p, plain) = glyphs(True), glyphs(False)
+    return {at: (spaced[at][0] - plain[at][0], spaced[at][1] - plain[at][1]) for at in plain if spaced[at] != plain[at]}
+
+
+@pytest.mark.parametrize(("text", "spacing"), [
+    ("ab cd", 3.2), (" ab cd\u00a0ef ", 3.2), ("ab\u00a0", 3.2), ("a  b", 1.7),
+    ("a b ", 3.0),  # whole points: Pango rounds the half to a point
+    (" a\u00a0b c ", 4.0),
+])
+def test_spaces_get_the_justification_pango_gives_them(tmp_path: Path, text: str, spacing: float) -> None:
+    from types import SimpleNamespace
+
+    from weasyprint.formatting_structure import boxes
+    from weasyprint.text.ffi import TO_UNITS
+
+    styles = tmp_path / "print.css"
+    styles.write_text("@page { size: 4in 6in; }", encoding="utf-8")
+    document = engine.LayoutEngine([tmp_path], [], tmp_path).render("<p>Words</p>", engine.Styles((styles,), "", tmp_path), {})
+    style = next(box.style for box in engine._descendants(document.pages[0]._page_box) if isinstance(box, boxes.TextBox))
+    expected = _space_geometry(style, text, spacing)
+    assert expected  # Pango did space them
+    assert engine._spaces(SimpleNamespace(text=text, _bookmaker_extra=int(spacing * TO_UNITS))) == expected
