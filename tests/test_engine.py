@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -421,3 +422,51 @@ def test_spaces_get_the_justification_pango_gives_them(tmp_path: Path, text: str
     expected = _space_geometry(style, text, spacing)
     assert expected  # Pango did space them
     assert engine._spaces(SimpleNamespace(text=text, _bookmaker_extra=int(spacing * TO_UNITS))) == expected
+
+
+def _png(path: Path, mode: str, **save: Any) -> Path:
+    from PIL import Image
+
+    size = (48, 30)
+    image = Image.new(mode, size)
+    image.putdata([((x * 5 + y * 3) % 256, (x * y) % 256, (255 - x * 4) % 256)[:len(mode)] if mode != "L" and mode != "I;16"
+                   else (x * 5 + y * 7) % 256 for y in range(size[1]) for x in range(size[0])])
+    image.save(path, **save)
+    return path
+
+
+def test_png_rows_go_into_the_pdf_as_they_are_and_show_the_same_pixels(tmp_path: Path) -> None:
+    """8-bit grey and RGB PNGs keep their own compressed rows (a level-1 file, which WeasyPrint's
+    re-encoding at the default level would change); a 16-bit, a palette and an interlaced PNG go
+    through WeasyPrint's code; the images show the files' pixels."""
+    import pymupdf
+    from PIL import Image
+
+    assert engine.apply_png_shortcut()
+    files = {
+        "rgb": _png(tmp_path / "rgb.png", "RGB", compress_level=1),
+        "grey": _png(tmp_path / "grey.png", "L", compress_level=1),
+        "palette": _png(tmp_path / "palette.png", "RGB").with_name("palette.png"),
+        "deep": _png(tmp_path / "deep.png", "I;16"),
+    }
+    Image.open(files["palette"]).convert("P").save(files["palette"])
+    kept = {name: engine._png_rows(path.read_bytes(), 48, 30, "L" if name == "grey" else "RGB")
+            for name, path in files.items()}
+    assert kept["rgb"] and kept["grey"] and not kept["palette"] and not kept["deep"]
+    rgb = files["rgb"].read_bytes()
+    assert not engine._png_rows(rgb[:28] + b"\x01" + rgb[29:], 48, 30, "RGB")  # interlaced (Pillow writes none)
+    assert not engine._png_rows(rgb, 48, 31, "RGB") and not engine._png_rows(rgb, 48, 30, "L")
+    styles = tmp_path / "print.css"
+    styles.write_text("@page { size: 4in 6in; } img { display: block; width: 48px; }", encoding="utf-8")
+    html = "".join(f'<img src="{path.name}">' for path in files.values())
+    pdf = engine.LayoutEngine([tmp_path], [], tmp_path).render(html, engine.Styles((styles,), "", tmp_path), {}).write_pdf()
+    with pymupdf.open(stream=pdf, filetype="pdf") as document:
+        xrefs = [info[0] for info in document[0].get_images(full=True)]
+        streams = {document.xref_stream_raw(xref) for xref in xrefs}
+        assert kept["rgb"] in streams and kept["grey"] in streams
+        shown = [document.extract_image(xref)["image"] for xref in xrefs]
+    assert len(shown) == len(files)
+    for name in ("rgb", "grey", "palette"):  # in the page's order
+        source = Image.open(files[name]).convert("RGB")
+        data = shown[list(files).index(name)]
+        assert Image.open(io.BytesIO(data)).convert("RGB").tobytes() == source.tobytes(), name
