@@ -470,3 +470,42 @@ def test_png_rows_go_into_the_pdf_as_they_are_and_show_the_same_pixels(tmp_path:
         source = Image.open(files[name]).convert("RGB")
         data = shown[list(files).index(name)]
         assert Image.open(io.BytesIO(data)).convert("RGB").tobytes() == source.tobytes(), name
+
+
+def test_fonts_are_subset_without_a_new_cffi_type_per_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subsetter's glyph arrays are made with one open array type: documents with other
+    numbers of glyphs parse no new cffi type, and the PDF is WeasyPrint's own byte for byte."""
+    from weasyprint.pdf import fonts
+    from weasyprint.text.ffi import ffi
+
+    assert engine.apply_subset_shortcut()
+    styles = tmp_path / "print.css"
+    styles.write_text("@page { size: 4in 6in; } .b { font-weight: bold; }", encoding="utf-8")
+    layout = engine.LayoutEngine([tmp_path], [], tmp_path)
+
+    def pdf(words: str) -> bytes:
+        html = f"<p>{words}</p><p class='b'>{words[::-1]}</p>"
+        return layout.render(html, engine.Styles((styles,), "", tmp_path), {}).write_pdf(pdf_identifier=False)
+
+    pdf("warm up the fonts and types")
+    types = len(ffi._parsed_types)
+    shortcut = [pdf(words) for words in ("quartz", "the quick brown fox", "jumps over the lazy dog, zebra!")]
+    assert len(ffi._parsed_types) == types
+    monkeypatch.setattr(fonts.Font, "_harfbuzz_subset", engine.ORIGINALS[("weasyprint.pdf.fonts", "Font._harfbuzz_subset")])
+    assert [pdf(words) for words in ("quartz", "the quick brown fox", "jumps over the lazy dog, zebra!")] == shortcut
+    assert len(ffi._parsed_types) > types  # WeasyPrint's own code does parse new ones
+
+
+def test_what_the_patches_warned_reaches_every_section_s_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patches may be applied in the fork server (warm_theme), whose warnings no terminal
+    sees: each section's layout says them again, so they reach the build and the cache."""
+    styles = tmp_path / "print.css"
+    styles.write_text("@page { size: 4in 6in; }", encoding="utf-8")
+    said = [["the line-fit fix is not applied (a test)", None, None, "BM531"]]
+    monkeypatch.setattr(engine, "_patch_warnings", said)
+    reports = []
+    for n in range(2):
+        job = engine.SectionJob(f"k{n}", f"<p>Section {n}</p>", engine.Styles((styles,), "", tmp_path), (),
+                                (tmp_path,), (), tmp_path, tmp_path / "cache", True)
+        reports.append(engine.lay_out_section(job))
+    assert all(report["warnings"] == said for report in reports)

@@ -29,12 +29,12 @@ PROBE = textwrap.dedent("""\
     workers = pool.LayoutPool(2)
     workers.start()
     # What a worker holds before it has laid anything out.
-    print(json.dumps(workers.submit(engine.parsed_themes).result()))
+    print(json.dumps(workers.submit(engine.warmed).result()))
     workers.close()
 """)
 
 
-def _probe(book: Path, mode: str) -> list[list[str]]:
+def _probe(book: Path, mode: str) -> dict:
     result = subprocess.run([sys.executable, "-c", PROBE, str(book), mode], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
@@ -46,12 +46,18 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_workers_start_with_the_offered_theme(book: Path) -> None:
-    (themes,) = _probe(book, "offer")
+    """And with the patches applied and the book's hyphenation dictionary loaded (for "en", the
+    one WeasyPrint would look up)."""
+    import pyphen
+
+    warm = _probe(book, "offer")
+    (themes,) = warm["themes"]
     assert [Path(p).name for p in themes] == ["print.css"]
+    assert warm["patched"] and warm["hyphenation"] == [Path(str(pyphen.LANGUAGES[pyphen.language_fallback("en")])).name]
 
 
 def test_without_an_offer_the_workers_parse_it_themselves(book: Path) -> None:
-    assert _probe(book, "none") == []
+    assert _probe(book, "none") == {"themes": [], "patched": False, "hyphenation": []}
 
 
 def test_warnings_of_a_theme_parsed_in_the_server_reach_every_build(book: Path, tmp_path: Path) -> None:

@@ -131,6 +131,38 @@ def warn_slow_subsetter() -> None:
 
 _subsetter_warned = False
 
+
+# Not a fix: the same fonts, sooner.  ``Font._harfbuzz_subset`` passes its glyph ids to HarfBuzz
+# in arrays typed by their length (``ffi.new(f'hb_codepoint_t[{n}]')``), and cffi parses every
+# new type string with pycparser, about 2 ms each: two for each font of each section, 0.7 s
+# of a 40-chapter book.  The shortcut makes the same arrays with the one open array type.
+# Applied only to the exact source.
+_SUBSET_ARRAYS = {
+    "    gid_array = ffi.new(f'hb_codepoint_t[{len(to_unicode)}]', sorted(to_unicode))\n":
+        "    gid_array = ffi.new('hb_codepoint_t[]', sorted(to_unicode))\n",
+    "    drop_tables_array = ffi.new(f'hb_codepoint_t[{len(drop_tables)}]', drop_tables)\n":
+        "    drop_tables_array = ffi.new('hb_codepoint_t[]', drop_tables)\n",
+    "    gid_array = ffi.new(f'hb_codepoint_t[{len(keep)}]', keep)\n":
+        "    gid_array = ffi.new('hb_codepoint_t[]', keep)\n",
+}
+
+_subset_shortcut_applied: bool | None = None
+
+
+def apply_subset_shortcut() -> bool:
+    """Make the subsetter's glyph arrays without a new cffi type each, once per process; True if active."""
+    global _subset_shortcut_applied
+    if _subset_shortcut_applied is not None:
+        return _subset_shortcut_applied
+
+    from weasyprint.pdf import fonts
+
+    subset = _shortcut(fonts, "_harfbuzz_subset", _SUBSET_ARRAYS, {}, "font subsetter", owner=fonts.Font)
+    if subset is not None:
+        fonts.Font._harfbuzz_subset = subset
+    _subset_shortcut_applied = subset is not None
+    return _subset_shortcut_applied
+
 # ---- the footnote placement fix -------------------------------------------------------------------
 #
 # A narrow correction of WeasyPrint 70's footnote placement (WeasyPrint #1564 family).
@@ -209,6 +241,16 @@ def _patched(module: Any, name: str, edits: dict[str, str], helpers: dict[str, A
     namespace = {**vars(module), **helpers}
     exec(compile(source, module.__file__, "exec"), namespace)  # noqa: S102 - our own patch of a known source
     return namespace[name], None
+
+
+def _shortcut(module: Any, name: str, edits: dict[str, str], helpers: dict[str, Any], what: str,
+              owner: Any = None) -> Any:
+    """``_patched`` for a speed-up: without it the output is the same, only slower, so a
+    WeasyPrint it does not fit is a DEBUG line rather than a warning."""
+    patched, reason = _patched(module, name, edits, helpers, what, owner)
+    if patched is None:
+        logger.debug("the %s shortcut is not applied (%s)", what, reason)
+    return patched
 
 
 def apply_footnote_fix() -> bool:
@@ -388,13 +430,11 @@ def apply_margin_box_shortcut() -> bool:
     from weasyprint import layout
     from weasyprint.layout import page
 
-    patched, reason = _patched(page, "make_margin_boxes", {_RESOLVE: _RESOLVE_SHORT}, {}, "margin boxes")
+    patched = _shortcut(page, "make_margin_boxes", {_RESOLVE: _RESOLVE_SHORT}, {}, "margin boxes")
+    if patched is not None:
+        page.make_margin_boxes = layout.make_margin_boxes = patched
     _margin_shortcut_applied = patched is not None
-    if patched is None:
-        logger.debug("the margin-box shortcut is not applied (%s)", reason)
-        return False
-    page.make_margin_boxes = layout.make_margin_boxes = patched
-    return True
+    return _margin_shortcut_applied
 
 
 # ---- the Pango layout shortcuts ------------------------------------------------------------------
@@ -775,14 +815,12 @@ def apply_png_shortcut() -> bool:
         return _png_shortcut_applied
     from weasyprint import images
 
-    get_x_object, reason = _patched(images, "get_x_object", {_PNG_ROWS: _PNG_ROWS_KEPT},
-                                    {"_bookmaker_png_rows": _png_rows}, "PNG images", owner=images.RasterImage)
+    get_x_object = _shortcut(images, "get_x_object", {_PNG_ROWS: _PNG_ROWS_KEPT},
+                             {"_bookmaker_png_rows": _png_rows}, "PNG images", owner=images.RasterImage)
+    if get_x_object is not None:
+        images.RasterImage.get_x_object = get_x_object
     _png_shortcut_applied = get_x_object is not None
-    if get_x_object is None:
-        logger.debug("the PNG shortcut is not applied (%s)", reason)
-        return False
-    images.RasterImage.get_x_object = get_x_object
-    return True
+    return _png_shortcut_applied
 
 
 #: What the layout patches change, for the layout cache's key: a section laid out before a fix
@@ -818,6 +856,8 @@ class Theme:
     files: tuple[Path, ...]
     #: The theme folder (its fonts; where generated CSS resolves).
     folder: Path
+    #: The book's languages, whose hyphenation dictionaries the workers load ahead.
+    languages: tuple[str, ...] = ()
 
 
 class LayoutEngine:
@@ -837,12 +877,7 @@ class LayoutEngine:
         """Lay ``html_text`` out once; returns a WeasyPrint ``Document``."""
         from weasyprint import CSS, HTML
 
-        apply_footnote_fix()
-        apply_line_fit_fix()
-        apply_margin_box_shortcut()
-        apply_pango_shortcuts()
-        apply_justified_drawing()
-        apply_png_shortcut()
+        apply_patches()
         fonts, profiles, theme_css, parsed = self._theme(styles)
 
         def sheet(text: str) -> Any:
@@ -911,11 +946,59 @@ def parsed_themes() -> list[list[str]]:
     return [[str(path) for path, _stamp in key[1][:len(prepared[2])]] for key, prepared in _THEMES.items()]
 
 
+def warmed() -> dict[str, Any]:
+    """What this process holds before it lays anything out (``warm_theme``): the parsed theme's
+    stylesheets, whether the patches are applied, the hyphenation dictionaries loaded."""
+    import pyphen
+
+    return {"themes": parsed_themes(), "patched": _patch_warnings is not None,
+            "hyphenation": sorted(Path(str(path)).name for path in pyphen.hdcache)}
+
+
+def apply_patches() -> None:
+    """Apply every fix and shortcut of WeasyPrint above, once per process.
+
+    What they warn (a fix that does not apply, BM530 and BM531) is said when they are
+    applied, and again by every section's layout, as the theme's warnings are
+    (``LayoutEngine._theme``): so a section's report holds it wherever the patches were
+    applied (this process, or the fork server before the workers were forked)."""
+    global _patch_warnings
+    fresh = _patch_warnings is None
+    if _patch_warnings is None:
+        with _captured_warnings() as said:
+            apply_footnote_fix()
+            apply_line_fit_fix()
+            apply_margin_box_shortcut()
+            apply_pango_shortcuts()
+            apply_justified_drawing()
+            apply_png_shortcut()
+            apply_subset_shortcut()
+        _patch_warnings = said
+    if fresh or _capturing:
+        for message, path, line, code in _patch_warnings:
+            warn(message, path, line, code=code)
+
+
+#: What applying the patches warned in this process (``apply_patches``), once they are applied.
+_patch_warnings: list[list[Any]] | None = None
+
+
 def warm_theme(theme: Theme) -> None:
     """Parse a theme ahead of its first layout (``bookmaker.warmup``, in the fork server): every
     worker forked afterwards starts with it parsed and its fonts loaded, instead of spending
-    0.2-0.4 s on it in its first section, and the workers share its memory."""
+    0.2-0.4 s on it in its first section, and the workers share its memory.  The patches and
+    the book's hyphenation dictionaries too: compiling the one (inspect reads WeasyPrint's
+    source) and parsing the other (pyphen keeps parsed dictionaries for the process) took
+    0.1 s of each worker's first section."""
+    apply_patches()
     LayoutEngine(theme.roots, theme.allow, theme.roots[0])._theme(Styles(theme.files, "", theme.folder))
+    import pyphen
+
+    for language in theme.languages:
+        # As WeasyPrint looks the dictionary up (text.line_break.split_first_line, step 4).
+        found = pyphen.language_fallback(language)
+        if found:
+            pyphen.Pyphen(lang=found)
 
 
 def _file_stamp(path: Path) -> tuple[int, int, int]:

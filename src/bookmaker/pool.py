@@ -208,7 +208,8 @@ def offer_theme(theme: Theme | None) -> None:
     if not _server_started:
         return  # no server of this process waits for it
     spec = None if theme is None else {"roots": [str(p) for p in theme.roots], "allow": list(theme.allow),
-                                       "files": [str(p) for p in theme.files], "folder": str(theme.folder)}
+                                       "files": [str(p) for p in theme.files], "folder": str(theme.folder),
+                                       "languages": list(theme.languages)}
     target = _offer_path()
     partial = target.with_name(f".{target.name}.{os.getpid()}")
     try:

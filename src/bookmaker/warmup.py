@@ -37,7 +37,7 @@ def _warm() -> None:
         return
 
     warm_theme(Theme(tuple(map(Path, spec["roots"])), tuple(spec["allow"]), tuple(map(Path, spec["files"])),
-                     Path(spec["folder"])))
+                     Path(spec["folder"]), tuple(spec.get("languages", ()))))
     _single_threaded()
 
 

@@ -108,7 +108,7 @@ def print_theme(config: BookConfig) -> engine.Theme:
     parse it early)."""
     theme = styles_dir(config)
     return engine.Theme((config.root, theme, default_styles()), tuple(config.network.allow),
-                        (style_file(config, "print.css"),), theme)
+                        (style_file(config, "print.css"),), theme, (config.language,))
 
 
 class PdfBuilder(Builder):
