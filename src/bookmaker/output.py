@@ -153,13 +153,17 @@ class Staging:
 
     def __init__(self, outdir: Path) -> None:
         self.outdir = outdir
+        # Made and locked under the output folder's lock, which recover_commits holds while it
+        # drops unlocked staging folders: otherwise a build starting beside this one could
+        # remove the folder between mkdtemp and flock.
         try:
-            self.dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
+            with _locked(outdir):
+                self.dir = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=outdir))
+                # Held until the build ends: tells other builds that this staging folder is alive.
+                self._fd: int | None = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
         except OSError as exc:
             raise OutputError(f"cannot write into the output folder ({exc.strerror})", outdir) from None
-        # Held until the build ends: tells other builds that this staging folder is alive.
-        self._fd: int | None = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
 
     def close(self) -> None:
         """Remove the staging folder (whatever is left in it is discarded)."""
