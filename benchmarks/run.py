@@ -278,7 +278,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the medians here")
     args = parser.parse_args()
     compile_bookmaker()
-    results = {n: run(n, args.repeat, args.work / str(n)) for n in args.chapters}
+    # Absolute: each command runs in the manuscript folder, where a relative --work means nothing.
+    work = args.work.resolve()
+    results = {n: run(n, args.repeat, work / str(n)) for n in args.chapters}
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(report(results))
