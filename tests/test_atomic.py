@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bookgen import generate_book
+from bookmaker import output
 from bookmaker.output import atomic_output
 from conftest import REPO, run_cli, write_book
 
@@ -156,15 +158,11 @@ def test_stale_temporaries_are_removed_recent_ones_kept(tmp_path: Path) -> None:
 
 def test_a_starting_build_never_removes_a_staging_folder_being_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another build's clean-up runs in the moment between a staging folder's creation and its lock."""
-    import threading
-
-    from bookmaker import output
-
-    made = tempfile_mkdtemp = output.tempfile.mkdtemp
+    real_mkdtemp = output.tempfile.mkdtemp
     cleaners: list[threading.Thread] = []
 
     def mkdtemp_then_clean_up(*args: object, **kwargs: object) -> str:
-        folder = tempfile_mkdtemp(*args, **kwargs)
+        folder = real_mkdtemp(*args, **kwargs)
         cleaner = threading.Thread(target=output.recover_commits, args=(tmp_path,))
         cleaner.start()
         cleaner.join(timeout=0.5)  # without the output folder's lock held, it removes the folder now
@@ -173,7 +171,6 @@ def test_a_starting_build_never_removes_a_staging_folder_being_made(tmp_path: Pa
 
     monkeypatch.setattr(output.tempfile, "mkdtemp", mkdtemp_then_clean_up)
     staging = output.Staging(tmp_path)
-    monkeypatch.setattr(output.tempfile, "mkdtemp", made)
     cleaners[0].join(timeout=10)
     assert not cleaners[0].is_alive()
     assert staging.dir.is_dir(), "the other build's clean-up removed a live staging folder"
