@@ -509,3 +509,30 @@ def test_what_the_patches_warned_reaches_every_section_s_report(tmp_path: Path, 
                                 (tmp_path,), (), tmp_path, tmp_path / "cache", True)
         reports.append(engine.lay_out_section(job))
     assert all(report["warnings"] == said for report in reports)
+
+
+def test_deflate_shortcut_deflates_at_level_6(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pydyf's level-9 streams are deflated at DEFLATE_LEVEL, and still inflate to the same bytes."""
+    import zlib
+
+    import pydyf
+
+    monkeypatch.setattr(engine, "_deflate_applied", None)
+    monkeypatch.setattr(pydyf, "zlib", zlib)
+    assert engine.apply_deflate_shortcut() is True
+    data = b"BT /F1 11 Tf 72 700 Td (The quick brown fox) Tj ET\n" * 400
+    stream = pydyf.Stream([data], compress=True).data
+    deflated = stream.split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
+    assert zlib.decompress(deflated) == data
+    compressor = zlib.compressobj(level=engine.DEFLATE_LEVEL)
+    assert deflated == compressor.compress(data) + compressor.flush()
+    assert deflated != zlib.compress(data, 9)
+
+
+def test_deflate_shortcut_leaves_another_pydyf_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pydyf
+
+    monkeypatch.setattr(engine, "_deflate_applied", None)
+    monkeypatch.setattr(engine, "_DEFLATE", "            compressobj = zlib.compressobj(level=4)\n")
+    assert engine.apply_deflate_shortcut() is False
+    assert pydyf.zlib is not None

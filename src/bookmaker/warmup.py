@@ -39,6 +39,29 @@ def _warm() -> None:
     warm_theme(Theme(tuple(map(Path, spec["roots"])), tuple(spec["allow"]), tuple(map(Path, spec["files"])),
                      Path(spec["folder"]), tuple(spec.get("languages", ()))))
     _single_threaded()
+    _settle_heap()
+
+
+#: The collector's thresholds in the workers (CPython's default: 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def _settle_heap() -> None:
+    """Keep the collector off what the workers inherit, and run it less often in them.
+
+    A worker's collections would walk every object the server made (WeasyPrint, the parsed
+    theme) and write to the pages holding them, so the kernel copied those pages into each
+    worker (copy on write); ``gc.freeze`` leaves them out.  And a layout makes boxes by the
+    hundred thousand, nearly all alive until the section is written: at CPython's default
+    thresholds the collector ran 0.6 s of a 40-chapter book's 11 s of layouts, 0.26 s at
+    these (measured in one process; frozen and raised, the workers' layouts took 4 % less
+    CPU), for some 20 MB more per worker.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _single_threaded(seconds: float = 2.0) -> None:
