@@ -518,7 +518,7 @@ def test_deflate_shortcut_deflates_at_level_6(monkeypatch: pytest.MonkeyPatch) -
     import pydyf
 
     monkeypatch.setattr(engine, "_deflate_applied", None)
-    monkeypatch.setattr(pydyf, "zlib", zlib)
+    monkeypatch.setattr(pydyf.Stream, "data", pydyf.Stream.data)
     assert engine.apply_deflate_shortcut() is True
     data = b"BT /F1 11 Tf 72 700 Td (The quick brown fox) Tj ET\n" * 400
     stream = pydyf.Stream([data], compress=True).data
@@ -533,6 +533,8 @@ def test_deflate_shortcut_leaves_another_pydyf_alone(monkeypatch: pytest.MonkeyP
     import pydyf
 
     monkeypatch.setattr(engine, "_deflate_applied", None)
-    monkeypatch.setattr(engine, "_DEFLATE", "            compressobj = zlib.compressobj(level=4)\n")
+    monkeypatch.setattr(pydyf.Stream, "data", pydyf.Stream.data)
+    monkeypatch.setattr(engine, "_DEFLATE", "        compressobj = zlib.compressobj(level=4)\n")
+    before = pydyf.Stream.data
     assert engine.apply_deflate_shortcut() is False
-    assert pydyf.zlib is not None
+    assert pydyf.Stream.data is before

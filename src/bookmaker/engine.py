@@ -6,7 +6,6 @@ import contextlib
 import inspect
 import re
 import textwrap
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -231,6 +230,8 @@ def _patched(module: Any, name: str, edits: dict[str, str], helpers: dict[str, A
     # Always WeasyPrint's own function, even once patched (a patch has no source of its own).
     key = name if owner is None else f"{owner.__name__}.{name}"
     original = ORIGINALS.setdefault((module.__name__, key), getattr(module if owner is None else owner, name))
+    if isinstance(original, property):  # its getter's source, decorator included: a property again
+        original = original.fget
     try:
         source = textwrap.dedent(inspect.getsource(original))
     except (OSError, TypeError):
@@ -832,24 +833,10 @@ def apply_png_shortcut() -> bool:
 # 1008 KB at level 9, 1023 KB at 6; the fonts alike).  Applied only to the exact source (pydyf's
 # ``Stream.data``); otherwise pydyf's own level.
 
-_DEFLATE = "            compressobj = zlib.compressobj(level=9)\n"
+_DEFLATE = "        compressobj = zlib.compressobj(level=9)\n"
+_DEFLATE_LEVELLED = "        compressobj = zlib.compressobj(level=_bookmaker_deflate_level)\n"
 #: zlib's level for the streams of a laid-out document.
 DEFLATE_LEVEL = 6
-
-
-class _Deflate:
-    """``zlib`` as pydyf sees it, with its level 9 made ``DEFLATE_LEVEL``."""
-
-    compress = staticmethod(zlib.compress)
-    decompress = staticmethod(zlib.decompress)
-
-    @staticmethod
-    def compressobj(level: int = -1, *args: Any, **kwargs: Any) -> Any:
-        return zlib.compressobj(DEFLATE_LEVEL if level == 9 else level, *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(zlib, name)
-
 
 _deflate_applied: bool | None = None
 
@@ -861,15 +848,11 @@ def apply_deflate_shortcut() -> bool:
         return _deflate_applied
     import pydyf
 
-    try:
-        source = inspect.getsource(pydyf.Stream.data.fget)
-    except (AttributeError, OSError, TypeError):
-        source = ""
-    _deflate_applied = source.count(_DEFLATE) == 1 and getattr(pydyf, "zlib", None) is zlib
-    if _deflate_applied:
-        pydyf.zlib = _Deflate()
-    else:
-        logger.debug("the deflate shortcut is not applied (another pydyf)")
+    data = _shortcut(pydyf, "data", {_DEFLATE: _DEFLATE_LEVELLED}, {"_bookmaker_deflate_level": DEFLATE_LEVEL},
+                     "deflate", owner=pydyf.Stream)
+    if data is not None:
+        pydyf.Stream.data = data
+    _deflate_applied = data is not None
     return _deflate_applied
 
 
