@@ -6,6 +6,12 @@ The other commit is checked out into a temporary git worktree and run with its `
 ``PYTHONPATH`` (same interpreter and packages); both write their bytecode first.  Each build is
 a cold ``--no-cache`` build of PDF and EPUB as its own process; the medians of wall and CPU time
 (worker processes included) are reported with their ratio, this checkout over the other.
+
+    python benchmarks/compare.py 4fd75e6 --rebuild
+
+times rebuilds instead: each checkout builds once into an output folder of its own (untimed), then
+each round changes one word in the middle chapter (the runner's one-paragraph edit) and rebuilds
+with both, each from its own cache.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate  # noqa: E402
-from run import BIN, _become_subreaper, compile_bookmaker, measure  # noqa: E402
+from run import BIN, _become_subreaper, compile_bookmaker, edit_paragraph, measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +37,9 @@ def main() -> None:
     parser.add_argument("commit", help="the commit to compare against")
     parser.add_argument("--chapters", type=int, default=40)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rebuild", action="store_true", help="time rebuilds after a one-paragraph edit")
     args = parser.parse_args()
+    kind = "one-paragraph rebuild" if args.rebuild else "cold"
     _become_subreaper()
     compile_bookmaker()
     with tempfile.TemporaryDirectory(prefix="bookmaker-compare-") as tmp:
@@ -42,15 +50,26 @@ def main() -> None:
             compile_bookmaker(other / "src" / "bookmaker")
             manuscript = generate(work / "manuscript", args.chapters)
             samples: dict[str, list[dict[str, float]]] = {"this checkout": [], args.commit: []}
+            sides = (("this checkout", None, work / "out-this"), (args.commit, other / "src", work / "out-other"))
+
+            def build(path: Path | None, out: Path) -> dict[str, float]:
+                if path is None:
+                    os.environ.pop("PYTHONPATH", None)
+                else:
+                    os.environ["PYTHONPATH"] = str(path)
+                if not args.rebuild:
+                    shutil.rmtree(out, ignore_errors=True)
+                return measure([str(BIN / "python"), "-m", "bookmaker", "build", str(manuscript), "-o", str(out), "-q",
+                                *(() if args.rebuild else ("--no-cache",))], work)
+
+            if args.rebuild:
+                for _name, path, out in sides:
+                    build(path, out)  # the cache the rebuilds start from
             for rep in range(args.repeat):
-                for name, path in (("this checkout", None), (args.commit, other / "src")):
-                    if path is None:
-                        os.environ.pop("PYTHONPATH", None)
-                    else:
-                        os.environ["PYTHONPATH"] = str(path)
-                    shutil.rmtree(work / "out", ignore_errors=True)
-                    got = measure([str(BIN / "python"), "-m", "bookmaker", "build", str(manuscript), "-o",
-                                   str(work / "out"), "-q", "--no-cache"], work)
+                if args.rebuild:
+                    edit_paragraph(manuscript, rep)
+                for name, path, out in sides:
+                    got = build(path, out)
                     samples[name].append(got)
                     print(f"  [{rep + 1}/{args.repeat}] {name}: {got['wall']:.2f} s wall, {got['cpu']:.2f} s CPU",
                           file=sys.stderr)
@@ -59,7 +78,7 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=False)
     medians = {name: {key: statistics.median(s[key] for s in runs) for key in ("wall", "cpu")}
                for name, runs in samples.items()}
-    print(f"| build ({args.chapters} chapters, cold, median of {args.repeat}) | wall s | CPU s |")
+    print(f"| build ({args.chapters} chapters, {kind}, median of {args.repeat}) | wall s | CPU s |")
     print("|---|---|---|")
     for name, values in medians.items():
         print(f"| {name} | {values['wall']:.2f} | {values['cpu']:.2f} |")

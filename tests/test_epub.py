@@ -423,6 +423,21 @@ def test_rebuild_with_same_source_date_epoch_is_byte_identical(generated, tmp_pa
         assert {i.date_time for i in z.infolist()} == {(2026, 5, 28, 20, 26, 40)}
 
 
+def test_preparing_before_the_print_layout_is_known_changes_nothing(generated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The pipeline runs prepare() in a thread while the workers lay the print edition out.
+    from bookmaker.builders.epub import EpubBuilder
+
+    _, book, _, epub = generated
+    layout, book.print_layout = book.print_layout, None
+    try:
+        ahead = EpubBuilder(book)
+        ahead.prepare()
+    finally:
+        book.print_layout = layout
+    assert ahead._cover_image is not None and ahead._cover_image[0] == "image/jpeg"
+    assert ahead.build(tmp_path).read_bytes() == epub.path.read_bytes()
+
+
 # -- Ace by DAISY ---------------------------------------------------------------------------------
 def _ace(epub: Path, out: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PUPPETEER_EXECUTABLE_PATH=str(CHROMIUM))

@@ -152,6 +152,19 @@ def test_sections_print_what_one_document_prints(book: Path, warm: tuple[Path, b
     monkeypatch.setattr(PdfBuilder, "sectioned", lambda self: False)
     single, _ = build(book, tmp_path / "single", None)
     assert summary(sectioned) == summary(single)
+    # The merge writes one name tree of every section's ids: the same names, on the same pages.
+    merged = destinations(sectioned)
+    assert len(merged) > 10 and merged == destinations(single)
+
+
+def destinations(data: bytes) -> dict[str, int]:
+    """Every named destination of a PDF and the index of its page."""
+    import pikepdf
+
+    with pikepdf.open(BytesIO(data)) as pdf:
+        pages = {page.objgen: i for i, page in enumerate(pdf.pages)}
+        names = pikepdf.NameTree(pdf.Root.Names.Dests)
+        return {name: pages[dest[0].objgen] for name, dest in names.items()}
 
 
 def _fill_colours(data: bytes) -> list[list[bytes]]:

@@ -155,6 +155,22 @@ def main() -> None:
         # stay, the workers stop and the temporary files go (by default the process would just
         # vanish, leaving the workers' folder of font copies behind).
         signal.signal(signal.SIGTERM, _terminated)
+    _skip_final_collection()
+
+
+@functools.cache
+def _skip_final_collection() -> None:
+    """Keep the interpreter's last garbage collection, at exit, off what the command made.
+
+    At exit Python collects once more before it frees the modules, walking every object still
+    alive (a whole Book, its trees, the EPUB): 0.06-0.1 s after a 40-chapter build has written
+    and committed everything, a twentieth of a rebuild.  Frozen (``gc.freeze``) in an atexit
+    handler, which runs before that collection, they are freed without it as the modules go.
+    """
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)
 
 
 def _terminated(_signum: int, _frame: Any) -> None:

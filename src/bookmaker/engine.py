@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import inspect
 import re
@@ -972,6 +973,22 @@ class LayoutEngine:
 #: colour profiles, parsed stylesheets, the warnings the parse gave and the generated
 #: stylesheets parsed with its fonts since.
 _THEMES: dict[Any, tuple[Any, dict[str, Any], list[Any], list[list[Any]], dict[tuple[str, Path], Any]]] = {}
+
+
+@atexit.register
+def _remove_font_copies() -> None:
+    """Remove the temporary copies of the parsed theme's fonts when the process ends.
+
+    WeasyPrint's FontConfiguration removes its folder in ``__del__`` (weasyprint/text/fonts.py),
+    which runs only when the object is collected; the command line keeps the interpreter's
+    last collection off the heap (``cli._skip_final_collection``), so the folder goes here.
+    """
+    import shutil
+
+    for prepared in _THEMES.values():
+        folder = getattr(prepared[0], "_folder", None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def parsed_themes() -> list[list[str]]:

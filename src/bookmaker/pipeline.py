@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ from bookmaker.sandbox import require_inside
 from bookmaker.transforms import chapter_id_for
 
 if TYPE_CHECKING:
+    from bookmaker.builders.epub import EpubBuilder
     from bookmaker.builders.pdf import PdfResult
 
 FORMATS = ("pdf", "epub")
@@ -186,6 +188,17 @@ def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: B
                    cache: Path | None = None, workers: int | None = None,
                    pool: LayoutPool | None = None) -> None:
     pdf = None
+    ebook = None
+    preparing: Future[None] | None = None
+    if "epub" in formats:
+        from bookmaker.builders.epub import EpubBuilder
+
+        ebook = EpubBuilder(book)
+        if "pdf" in formats and pool is not None and pool.workers > 1:
+            # While the workers lay the print edition out, this process only waits for them.
+            thread = ThreadPoolExecutor(1, thread_name_prefix="bookmaker-epub")
+            preparing = thread.submit(ebook.prepare)
+            thread.shutdown(wait=False)  # the thread ends with prepare; preparing.result() waits
     if "pdf" in formats:
         # Imported here so that an EPUB-only build never loads WeasyPrint.
         from bookmaker.builders.pdf import PdfBuilder
@@ -197,7 +210,9 @@ def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: B
         result.outputs["pdf"] = pdf.path
         result.pages = pdf.pages
     try:
-        _write_other_outputs(book, folder, formats, result, pdf)
+        if preparing is not None:
+            preparing.result()  # its error (a theme's broken template) is the EPUB's, raised here
+        _write_other_outputs(book, folder, formats, result, pdf, ebook)
         if pdf is not None:
             pdf.finish()
     except BaseException as error:
@@ -207,7 +222,7 @@ def _write_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: B
 
 
 def _write_other_outputs(book: Book, folder: Path, formats: tuple[str, ...], result: BuildResult,
-                         pdf: PdfResult | None) -> None:
+                         pdf: PdfResult | None, ebook: EpubBuilder | None) -> None:
     from bookmaker import press
 
     print_shop = press.book_printer(book)
@@ -222,11 +237,9 @@ def _write_other_outputs(book: Book, folder: Path, formats: tuple[str, ...], res
         reports = press.run_preflight(book, result.outputs["pdf"], result.outputs.get("cover"), print_shop, folder)
         result.outputs["preflight"], result.outputs["preflight-json"] = reports
 
-    if "epub" in formats:
-        from bookmaker.builders.epub import EpubBuilder
-
+    if ebook is not None:
         logger.info("Packaging the ebook")
-        result.outputs["epub"] = EpubBuilder(book).build(folder)
+        result.outputs["epub"] = ebook.build(folder)
     if "kepub" in formats:
         from bookmaker.builders.stores import KepubBuilder
 

@@ -113,6 +113,18 @@ class EpubBuilder(Builder):
         self.mark_cjk = False
         #: Whether the package carries fonts (then Apple Books needs its display options).
         self.fonts_embedded = False
+        #: The cover image as (media type, bytes, file name, alt text), once made (``prepare``).
+        self._cover_image: tuple[str, bytes, str, str] | None = None
+
+    def prepare(self) -> None:
+        """Do what no print layout changes: compile the templates and make the cover image.
+
+        The pipeline runs this in a thread while the workers lay the print edition out, which
+        the rest of ``build`` waits for (its page numbers); ``build`` does it itself otherwise.
+        """
+        for name in _TEMPLATES:
+            self.env.get_template(name)
+        self._cover_image = self._cover_image or self._make_cover_image()
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -473,22 +485,26 @@ class EpubBuilder(Builder):
                      "frontmatter"),
         ]
 
-    def _cover(self, eb) -> Document:  # type: ignore[no-untyped-def]
-        """Add the cover image (the author's, or a generated one); return the linear page that shows it."""
-        from ebooklib import epub
-
+    def _make_cover_image(self) -> tuple[str, bytes, str, str]:
+        """The author's cover image, or one generated from the title and author, with its alt text."""
         config = self.book.config
         if config.cover:
             from bookmaker.transforms import read_image
 
             image = read_image(config.cover, config.path, None, config.cover.name)
-            media_type, data, name = image.media_type, config.cover.read_bytes(), f"cover{config.cover.suffix.lower()}"
-            alt = self.labels("cover_image_alt", title=config.title)
-        else:
-            media_type, data, name = "image/jpeg", generate_cover(config), "cover.jpg"
-            byline = self.labels.join_names([c.name for c in config.creators])
-            title = config.title + (self.labels("list_separator") + config.subtitle if config.subtitle else "")
-            alt = self.labels("cover_alt_by", title=title, authors=byline) if byline else self.labels("cover_alt", title=title)
+            return (image.media_type, config.cover.read_bytes(), f"cover{config.cover.suffix.lower()}",
+                    self.labels("cover_image_alt", title=config.title))
+        byline = self.labels.join_names([c.name for c in config.creators])
+        title = config.title + (self.labels("list_separator") + config.subtitle if config.subtitle else "")
+        alt = self.labels("cover_alt_by", title=title, authors=byline) if byline else self.labels("cover_alt", title=title)
+        return "image/jpeg", generate_cover(config), "cover.jpg", alt
+
+    def _cover(self, eb) -> Document:  # type: ignore[no-untyped-def]
+        """Add the cover image (the author's, or a generated one); return the linear page that shows it."""
+        from ebooklib import epub
+
+        self._cover_image = self._cover_image or self._make_cover_image()
+        media_type, data, name, alt = self._cover_image
         # Outside images/, so that it cannot collide with a book image of the same name.
         item = epub.EpubItem(uid="cover-image", file_name=name, media_type=media_type, content=data)
         item.properties = ["cover-image"]
@@ -500,6 +516,11 @@ class EpubBuilder(Builder):
             f'alt="{escape(alt)}"/></section>'
         )
         return Document("cover", f"{PAGES_DIR}/cover.xhtml", self.labels("cover"), content, "cover", "cover-page")
+
+
+#: The templates the EPUB renders (``prepare`` compiles them ahead).
+_TEMPLATES = ("page.xhtml.j2", "epub-chapter.xhtml.j2", "nav.xhtml.j2", "toc.ncx.j2", "titlepage.xhtml.j2",
+              "copyright.xhtml.j2")
 
 
 def packed_image(image: Image) -> bytes:
