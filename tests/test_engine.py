@@ -538,3 +538,20 @@ def test_deflate_shortcut_leaves_another_pydyf_alone(monkeypatch: pytest.MonkeyP
     before = pydyf.Stream.data
     assert engine.apply_deflate_shortcut() is False
     assert pydyf.Stream.data is before
+
+
+def test_only_the_engine_imports_weasyprint() -> None:
+    # Issue 10: every use of WeasyPrint (fetcher, layout, patches, page map) in one module.
+    import ast
+
+    package = Path(engine.__file__).parent
+    found = []
+    for source in sorted(package.rglob("*.py")):
+        if source.name == "engine.py" and source.parent == package:
+            continue
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            found += [f"{source.relative_to(package)}:{node.lineno} {name}" for name in names
+                      if name == "weasyprint" or name.startswith("weasyprint.")]
+    assert found == []

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from lxml import etree, html
 
+from bookmaker.engine import project_fetcher
 from bookmaker.errors import ManuscriptError
 from bookmaker.log import WarningCounter, logger
-from bookmaker.sandbox import host_allowed, project_fetcher, require_inside
+from bookmaker.sandbox import host_allowed, require_inside
 from bookmaker.sanitize import is_script_url, sanitize_html, svg_problem
 from conftest import counting_server, epubcheck_messages, run_cli, write_book
 

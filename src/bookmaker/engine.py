@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from bookmaker.cjk import is_cjk
 from bookmaker.log import logger, warn
+from bookmaker.sandbox import NETWORK_SCHEMES, host_allowed, inside, shorten_url
 
 # ---- loading WeasyPrint ---------------------------------------------------------------------------
 #
@@ -878,6 +880,55 @@ class Styles:
     own: str = ""
 
 
+@lru_cache(maxsize=None)
+def _fetcher_class() -> type:
+    """The fetcher's class, made when a PDF is laid out: WeasyPrint takes seconds to import,
+    and an EPUB-only build and the path checks of ``sandbox`` never need it."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class ProjectFetcher(URLFetcher):  # type: ignore[misc]
+        """Serve only regular files inside the allowed folders, ``data:`` URLs and allowed hosts
+        (the policy of ``bookmaker.sandbox``).
+
+        WeasyPrint's default fetcher reads any ``file:`` path and the network, and a read
+        of ``/dev/urandom`` never ends (engine-notes section 3); everything else is refused
+        here with a warning naming the resource (``--strict`` makes that an error).
+        """
+
+        def __init__(self, roots: list[Path], allow_hosts: Iterable[str] = ()) -> None:
+            self.allow_hosts = tuple(h.lower() for h in allow_hosts)
+            protocols = {"file", "data"} | (set(NETWORK_SCHEMES) if self.allow_hosts else set())
+            # No redirects: a hop could leave the allowed hosts (CVE-2025-68616 was such a bypass).
+            super().__init__(allowed_protocols=protocols, allow_redirects=False, timeout=5)
+            self.roots = [r.resolve() for r in roots]
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data" or host_allowed(url, self.allow_hosts):
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path))
+                if inside(path, self.roots):
+                    return URLFetcherResponse(url, body=path.resolve().read_bytes(), headers={})
+                reason = "it is not a file inside the manuscript or styles folder"
+            elif scheme in NETWORK_SCHEMES:
+                reason = "the build does not use the network (allow hosts with 'network: {allow: [...]}' in book.yaml)"
+            else:
+                reason = f"'{scheme}:' URLs are not loaded"
+            if url not in self.refused:
+                self.refused.append(url)
+                warn(f"refused to load '{shorten_url(url)}': {reason}", code="BM602")
+            raise ValueError(f"refused by bookmaker: {shorten_url(url)}")
+
+    return ProjectFetcher
+
+
+def project_fetcher(roots: list[Path], allow_hosts: Sequence[str] = ()) -> Any:
+    """The restrictive WeasyPrint URL fetcher for a book: pass it to every HTML, CSS and Attachment."""
+    return _fetcher_class()(roots, allow_hosts)
+
+
 @dataclass(frozen=True)
 class Theme:
     """What the print layout reads its theme with (``builders.pdf.print_theme``)."""
@@ -895,15 +946,13 @@ class Theme:
 
 
 class LayoutEngine:
-    """Lay HTML out with WeasyPrint, reading only the project's files (``ProjectFetcher``)."""
+    """Lay HTML out with WeasyPrint, reading only the project's files (``project_fetcher``)."""
 
     def __init__(self, roots: Sequence[Path], allow: Sequence[str], base: Path) -> None:
         # Imported here: the fetcher's class loads WeasyPrint, which a build whose sections all
         # come from the layout cache never needs in its own process.
         load_weasyprint()
-        from bookmaker.sandbox import ProjectFetcher
-
-        self.fetcher = ProjectFetcher(list(roots), allow)
+        self.fetcher = project_fetcher(list(roots), allow)
         self.base = base
         self.scope = (tuple(roots), tuple(allow))
 

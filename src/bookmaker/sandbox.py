@@ -1,13 +1,12 @@
-"""Keep builds inside the project: the URL fetcher WeasyPrint uses and the path checks of the packager."""
+"""Keep builds inside the project: the rules of the print layout's URL fetcher (``engine.project_fetcher``), the theme templates' sandbox and the packager's path checks."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import jinja2
 import jinja2.sandbox
@@ -123,61 +122,6 @@ def host_allowed(url: str, hosts: Iterable[str]) -> bool:
     return parts.scheme.lower() in NETWORK_SCHEMES and bool(host) and host in {h.lower() for h in hosts}
 
 
-@cache
-def _fetcher_class() -> type:
-    # WeasyPrint takes seconds to import: load it only when a PDF is really laid out,
-    # so an EPUB-only build and every path check above stay fast.
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-    class ProjectFetcher(URLFetcher):  # type: ignore[misc]
-        """Serve only regular files inside the allowed folders, ``data:`` URLs and allowed hosts.
-
-        WeasyPrint's default fetcher reads any ``file:`` path and the network, and a read
-        of ``/dev/urandom`` never ends (engine-notes section 3); everything else is refused
-        here with a warning naming the resource (``--strict`` makes that an error).
-        """
-
-        def __init__(self, roots: list[Path], allow_hosts: Iterable[str] = ()) -> None:
-            self.allow_hosts = tuple(h.lower() for h in allow_hosts)
-            protocols = {"file", "data"} | (set(NETWORK_SCHEMES) if self.allow_hosts else set())
-            # No redirects: a hop could leave the allowed hosts (CVE-2025-68616 was such a bypass).
-            super().__init__(allowed_protocols=protocols, allow_redirects=False, timeout=5)
-            self.roots = [r.resolve() for r in roots]
-            self.refused: list[str] = []
-
-        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
-            scheme = url.split(":", 1)[0].lower()
-            if scheme == "data" or host_allowed(url, self.allow_hosts):
-                return super().fetch(url, headers)
-            if scheme == "file":
-                path = Path(unquote(urlsplit(url).path))
-                if inside(path, self.roots):
-                    return URLFetcherResponse(url, body=path.resolve().read_bytes(), headers={})
-                reason = "it is not a file inside the manuscript or styles folder"
-            elif scheme in NETWORK_SCHEMES:
-                reason = "the build does not use the network (allow hosts with 'network: {allow: [...]}' in book.yaml)"
-            else:
-                reason = f"'{scheme}:' URLs are not loaded"
-            if url not in self.refused:
-                self.refused.append(url)
-                warn(f"refused to load '{_shorten(url)}': {reason}", code="BM602")
-            raise ValueError(f"refused by bookmaker: {_shorten(url)}")
-
-    return ProjectFetcher
-
-
-def project_fetcher(roots: list[Path], allow_hosts: Iterable[str] = ()) -> Any:
-    """The restrictive WeasyPrint URL fetcher for a book: pass it to every HTML, CSS and Attachment."""
-    return _fetcher_class()(roots, allow_hosts)
-
-
-def __getattr__(name: str) -> Any:
-    # ``from bookmaker.sandbox import ProjectFetcher`` keeps working, lazily (PEP 562).
-    if name == "ProjectFetcher":
-        return _fetcher_class()
-    raise AttributeError(name)
-
-
-def _shorten(url: str, limit: int = 120) -> str:
+def shorten_url(url: str, limit: int = 120) -> str:
     # data: URLs can be megabytes long; a warning names the resource, it does not repeat it.
     return url if len(url) <= limit else f"{url[:limit]}\u2026"
