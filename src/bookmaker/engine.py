@@ -1038,6 +1038,9 @@ def _remove_font_copies() -> None:
         folder = getattr(prepared[0], "_folder", None)
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
+            # Gone: the __del__ that may still run as the interpreter ends has nothing to remove
+            # (it called rmtree after the shutil module was torn down: "Exception ignored ...").
+            prepared[0]._folder = None
 
 
 def parsed_themes() -> list[list[str]]:
