@@ -415,7 +415,7 @@ def test_folios_are_laid_out_while_the_body_still_is(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     data, _builder = build(book, tmp_path / "out", cache, workers=2)
     reports = {p: json.loads(p.read_text(encoding="utf-8")) for p in cache.glob("*.json")}
-    folios = sorted(p.stat().st_mtime_ns for p, r in reports.items() if set(r) == {"pages"})
+    folios = sorted(p.stat().st_mtime_ns for p, r in reports.items() if set(r) == {"pages", "fonts"})
     sections = sorted(p.stat().st_mtime_ns for p, r in reports.items() if "anchors" in r)
     assert len(folios) >= 5 and len(sections) >= 6, (len(folios), len(sections))
     # Laid out after the whole body, the first folios would come after every section's report
@@ -473,3 +473,78 @@ def test_when_the_workers_fail_what_they_finished_is_kept(monkeypatch: pytest.Mo
     assert sorted(ran) == sorted(followed) == ["a", "a-folios", "bb", "bb-folios", "ccc", "ccc-folios"]
     assert [r["pages"] for r in reports] == [1, 2, 3, 8, 9, 10]
     assert pool._broken and pool._pool is None
+
+
+def _font_programs(data: bytes) -> list[bytes]:
+    """The bytes of every embedded font program the PDF's font descriptors point at, once each."""
+    import pikepdf
+
+    with pikepdf.open(BytesIO(data)) as pdf:
+        found: dict[tuple[int, int], bytes] = {}
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor":
+                for name in ("/FontFile2", "/FontFile3"):
+                    if name in obj:
+                        found[obj[name].objgen] = obj[name].read_bytes()
+        return list(found.values())
+
+
+def _pixels(data: bytes) -> list[bytes]:
+    with pymupdf.open(stream=data, filetype="pdf") as doc:
+        return [page.get_pixmap(dpi=60).samples for page in doc]
+
+
+def test_the_sections_share_one_subset_of_each_font(book: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    cache = tmp_path / "cache"
+    shared, _ = build(book, tmp_path / "shared", cache)
+    reports = [json.loads(p.read_text(encoding="utf-8")) for p in cache.glob("*.json")]
+    files = {(f["digest"], f["index"]) for r in reports for f in r["fonts"] if f["shared"]}
+    assert files, "the sections reported the fonts they embed"
+    # One program per font file, however many sections use it.
+    assert len(_font_programs(shared)) == len(files)
+    from bookmaker import fontunion
+
+    monkeypatch.setattr(fontunion, "cut", lambda *args: None)  # each section keeps its own subsets
+    apart, _ = build(book, tmp_path / "apart", None)
+    assert len(_font_programs(apart)) > len(files) and len(shared) < len(apart)
+    # The same pages, the same text.
+    assert summary(shared) == summary(apart)
+    assert _pixels(shared) == _pixels(apart)
+
+
+def test_a_cut_is_the_subset_weasyprint_makes_of_the_same_glyphs(book: Path, tmp_path: Path) -> None:
+    import json
+
+    import pikepdf
+
+    from bookmaker.fontunion import cut, kept_font_path
+
+    cache = tmp_path / "cache"
+    build(book, tmp_path / "out", cache)
+    checked = 0
+    for report_path in sorted(cache.glob("*.json")):
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        with pikepdf.open(report_path.with_suffix(".pdf")) as section:
+            programs = {str(obj.FontName)[1:].split("+")[0]: obj.get("/FontFile3", obj.get("/FontFile2"))
+                        for obj in section.objects
+                        if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"}
+            for font in report["fonts"]:
+                if font["shared"]:
+                    whole = kept_font_path(cache, font["digest"]).read_bytes()
+                    assert cut(whole, font["index"], font["glyphs"], font["hinting"]) == programs[font["tag"]].read_bytes()
+                    checked += 1
+    assert checked >= 3
+
+
+def test_a_cache_without_its_whole_fonts_still_gives_the_book(book: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first, _ = build(book, tmp_path / "first", cache)
+    for kept in cache.glob("*.font"):
+        kept.unlink()
+    again, builder = build(book, tmp_path / "again", cache)
+    assert builder.cache_misses == 0
+    # The sections keep their own subsets: a bigger file, the same pages.
+    assert len(again) > len(first) and _pixels(again) == _pixels(first)

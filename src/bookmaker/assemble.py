@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +62,7 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
             if placement.folio is not None:
                 document, page = placement.folio
                 _overlay(out, out.pages[-1], folio_pdfs[document].pages[page], f"/BookmakerFolio{index}")
+        share_fonts(out, [part.info for part in parts] + [_report(path) for path in folios], parts[0].pdf.parent)
         _destinations(out, parts, sources, first_page)
         _outline(out, parts, first_page)
         out.save(target, deterministic_id=True, compress_streams=True,
@@ -67,6 +70,117 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
     finally:
         for source in (*sources, *folio_pdfs):
             source.close()
+
+
+def _report(pdf: Path) -> dict[str, Any]:
+    """The layout report written beside a laid-out document (``engine.lay_out_section``)."""
+    import json
+
+    try:
+        return json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # its fonts then keep their own subsets
+
+
+def share_fonts(out: Any, reports: list[dict[str, Any]], folder: Path) -> int:
+    """Point every section's descriptor of a font at one subset of it holding every glyph the
+    sections use (``fontunion``); return how many font files are shared.
+
+    A subset tag names one font file throughout the book (WeasyPrint derives it from the font's
+    description); a tag some section could not share, or that names two files, is left alone.
+    """
+    import pikepdf
+
+    files: dict[tuple[str, int], set[int]] = {}
+    tags: dict[str, tuple[str, int] | None] = {}
+    hinting = False
+    for report in reports:
+        for font in report.get("fonts", ()):
+            key = (font["digest"], font["index"]) if font["shared"] else None
+            if tags.setdefault(font["tag"], key) != key:
+                tags[font["tag"]] = None
+            if key is not None:
+                files.setdefault(key, set()).update(font["glyphs"])
+                hinting = hinting or font["hinting"]
+    programs: dict[tuple[str, int], Any] = {}
+    for key in sorted(files):
+        data = _shared_cut(folder, key, files[key], hinting)
+        if data is None:
+            continue
+        program = pikepdf.Stream(out, data)
+        if data[:4] == b"OTTO":
+            program.Subtype = pikepdf.Name.OpenType
+        else:
+            program.Length1 = len(data)
+        programs[key] = out.make_indirect(program)
+    if not programs:
+        return 0
+    seen: set[tuple[int, int]] = set()
+
+    def visit(resources: Any) -> None:
+        if not isinstance(resources, pikepdf.Dictionary) or _seen(resources, seen):
+            return
+        for font in resources.get("/Font", {}).values():
+            if _seen(font, seen):
+                continue
+            for descendant in font.get("/DescendantFonts", ()):
+                descriptor = descendant.get("/FontDescriptor")
+                if descriptor is None or "/CIDSet" in descriptor:
+                    continue  # a CIDSet lists the glyphs of its own subset (PDF/A)
+                tag = str(descriptor.get("/FontName", ""))[1:].split("+", 1)[0]
+                program = programs.get(tags.get(tag))  # type: ignore[arg-type]
+                if program is None:
+                    continue
+                for name in ("/FontFile2", "/FontFile3"):
+                    if name in descriptor and (name == "/FontFile3") == ("/Subtype" in program):
+                        descriptor[name] = program
+        for xobject in resources.get("/XObject", {}).values():
+            if xobject.get("/Subtype") == "/Form":
+                visit(xobject.get("/Resources"))
+
+    for page in out.pages:
+        visit(page.obj.get("/Resources"))
+    return len(programs)
+
+
+def _shared_cut(folder: Path, key: tuple[str, int], glyphs: set[int], hinting: bool) -> bytes | None:
+    """The cut of a kept font file holding ``glyphs``, kept in ``folder`` too: a rebuild after an
+    edit that brings no new glyph reads it instead of cutting Noto Serif SC's 9 MB again."""
+    import hashlib
+    import json
+
+    from bookmaker.fontunion import cut, kept_font_path
+
+    name = hashlib.sha256(json.dumps([*key, sorted(glyphs), hinting]).encode()).hexdigest()[:40]
+    made = kept_font_path(folder, name)
+    kept = kept_font_path(folder, key[0])
+    try:
+        for path in (made, kept):
+            if path.exists():
+                os.utime(path)  # in use: the cache's pruning keeps it with the sections
+        return made.read_bytes()
+    except OSError:
+        pass
+    try:
+        data = cut(kept.read_bytes(), key[1], glyphs, hinting)
+    except OSError:
+        return None  # the whole font is gone (the cache was pruned or cleared): its subsets stay
+    if data is not None:
+        partial = made.with_name(f".{name}.{os.getpid()}.font")
+        with contextlib.suppress(OSError):
+            partial.write_bytes(data)
+            os.replace(partial, made)
+    return data
+
+
+def _seen(obj: Any, seen: set[tuple[int, int]]) -> bool:
+    """Whether an indirect object was visited already (and note it); direct ones are always new."""
+    if not obj.is_indirect:
+        return False
+    if obj.objgen in seen:
+        return True
+    seen.add(obj.objgen)
+    return False
 
 
 def _overlay(out: Any, page: Any, folio: Any, name: str) -> None:

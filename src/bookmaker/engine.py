@@ -1502,6 +1502,70 @@ def replay_warnings(info: dict[str, Any], seen: set[tuple[Any, ...]]) -> None:
             warn(message, path, line, code=code)
 
 
+def embedded_fonts(document, folder: Path, options: dict[str, Any]) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The font files ``write_pdf`` embedded, for the merge's one subset per file (``fontunion``).
+
+    Each as its subset tag (the ``/TAG+Name`` of its descriptor), the glyph ids the section
+    uses, the face index, and the digest of the whole font it was cut from, which is kept in
+    ``folder`` (once) for the merge to cut again.  ``shared`` is false where the embedded font
+    is not a plain HarfBuzz cut of that file: a bitmap, colour or variable font (WeasyPrint
+    rewrites those after the cut), one with glyphs it lacks (their ids lie past its own), one
+    drawn in a form, or fonts embedded whole.
+    """
+    from bookmaker.fontunion import available
+
+    whole = bool(options.get("full_fonts"))
+    by_tag: dict[str, list[Any]] = {}
+    for font in document.fonts.values():
+        by_tag.setdefault(font.hash, []).append(font)  # as build_fonts_dictionary groups them
+    found = []
+    for tag, fonts in sorted(by_tag.items()):
+        font = fonts[0]
+        glyphs = sorted({glyph for each in fonts for glyph in each.to_unicode})
+        shared = (available() and not whole and bool(glyphs) and font_subsetter() == "harfbuzz"
+                  and not (font.bitmap or font.png or font.svg or font.colr or "fvar" in font.tables)
+                  and not any(each.used_in_forms or each.missing for each in fonts))
+        record: dict[str, Any] = {"tag": tag, "shared": shared, "glyphs": glyphs, "index": font.index,
+                                  "hinting": bool(options.get("hinting"))}
+        if shared:
+            record["digest"] = _kept_font(font.hb_face, folder)
+        found.append(record)
+    return found
+
+
+def _kept_font(face: Any, folder: Path) -> str:
+    """The digest of a face's whole font file, kept in ``folder`` as the merge reads it."""
+    import hashlib
+    import os
+
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    from bookmaker.fontunion import kept_font_path
+
+    blob = harfbuzz.hb_face_reference_blob(face)
+    try:
+        size = ffi.new("unsigned int *")
+        view = ffi.buffer(harfbuzz.hb_blob_get_data(blob, size), size[0])
+        # Looked up by the file's length, head (its table directory, every table's checksum)
+        # and tail: a worker reads Noto Serif SC's 9 MB once, not in every section.
+        probe = hashlib.sha256(b"%d" % size[0] + bytes(view[:65536]) + bytes(view[-65536:])).hexdigest()
+        digest = _FONT_DIGESTS.get(probe)
+        if digest is None:
+            digest = _FONT_DIGESTS[probe] = hashlib.sha256(view).hexdigest()[:32]
+        kept = kept_font_path(folder, digest)
+        if not kept.exists():
+            partial = kept.with_name(f".{digest}.{os.getpid()}.font")
+            partial.write_bytes(bytes(view))
+            os.replace(partial, kept)  # two builds sharing the cache never read half a font
+        return digest
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+
+
+#: The digest of each font file this process has kept, by its probe (``_kept_font``).
+_FONT_DIGESTS: dict[str, str] = {}
+
+
 def _save(job: SectionJob, document: Any, info: dict[str, Any]) -> dict[str, Any]:
     """Write the section's PDF and report into the cache folder."""
     import json
@@ -1510,7 +1574,9 @@ def _save(job: SectionJob, document: Any, info: dict[str, Any]) -> dict[str, Any
     job.folder.mkdir(parents=True, exist_ok=True)
     # Written under a private name and renamed: two builds sharing the cache never see half a file.
     tmp_pdf = job.folder / f".{job.key}.{os.getpid()}.pdf"
-    write_pdf(document, tmp_pdf, {"pdf_identifier": False, **dict(job.options)})
+    options = {"pdf_identifier": False, **dict(job.options)}
+    write_pdf(document, tmp_pdf, options)
+    info["fonts"] = embedded_fonts(document, job.folder, options)
     tmp_json = job.folder / f".{job.key}.{os.getpid()}.json"
     tmp_json.write_text(json.dumps(info, sort_keys=True), encoding="utf-8")
     os.replace(tmp_pdf, job.folder / f"{job.key}.pdf")

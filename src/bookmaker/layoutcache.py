@@ -113,7 +113,8 @@ class LayoutCache:
         with os.scandir(self.folder) as found:
             for entry in found:
                 stem, _dot, suffix = entry.name.rpartition(".")
-                if not stem or suffix not in ("pdf", "json"):
+                # A section's PDF and report, and the whole fonts the merge cuts (engine.embedded_fonts).
+                if not stem or suffix not in ("pdf", "json", "font"):
                     continue
                 with contextlib.suppress(OSError):  # removed meanwhile by another build's prune
                     stat = entry.stat()
