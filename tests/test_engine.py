@@ -211,7 +211,7 @@ def test_a_missing_subsetter_is_said_once(monkeypatch: pytest.MonkeyPatch, caplo
         engine.warn_slow_subsetter()
     assert not [r for r in caplog.records if getattr(r, "code", None) == "BM532"]
     engine.font_subsetter.cache_clear()
-    monkeypatch.setattr(engine, "_HARFBUZZ_SUBSET", ("libharfbuzz-subset-not-here.so.0",))
+    monkeypatch.setattr(engine, "HARFBUZZ_SUBSET", ("libharfbuzz-subset-not-here.so.0",))
     try:
         assert engine.font_subsetter() == "fonttools"
         with caplog.at_level(logging.WARNING, logger="bookmaker"):

@@ -434,7 +434,7 @@ def test_preparing_before_the_print_layout_is_known_changes_nothing(generated, t
         ahead.prepare()
     finally:
         book.print_layout = layout
-    assert ahead._cover_image is not None and ahead._cover_image[0] == "image/jpeg"
+    assert "cover_image" in vars(ahead) and ahead.cover_image[0] == "image/jpeg"
     assert ahead.build(tmp_path).read_bytes() == epub.path.read_bytes()
 
 

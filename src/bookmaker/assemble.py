@@ -28,7 +28,7 @@ class Placement:
     folio: tuple[int, int] | None
 
 
-def assemble(target: Path, parts: list[Part], placements: list[Placement], folios: list[Path],
+def assemble(target: Path, parts: list[Part], placements: list[Placement], folios: list[Part],
              blank: tuple[int, int] | None, created: datetime | None = None) -> None:
     """Write ``target``: part 0 (the front matter) gives the metadata, dated ``created``; the
     pages follow ``placements``, with folios from the documents ``folios``; a blank page is
@@ -36,7 +36,7 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
     import pikepdf
 
     sources = [pikepdf.open(part.pdf) for part in parts]
-    folio_pdfs = [pikepdf.open(path) for path in folios]
+    folio_pdfs = [pikepdf.open(folio.pdf) for folio in folios]
     out = pikepdf.new()
     try:
         base = sources[0]
@@ -62,7 +62,7 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
             if placement.folio is not None:
                 document, page = placement.folio
                 _overlay(out, out.pages[-1], folio_pdfs[document].pages[page], f"/BookmakerFolio{index}")
-        share_fonts(out, [part.info for part in parts] + [_report(path) for path in folios], parts[0].pdf.parent)
+        share_fonts(out, [part.info for part in (*parts, *folios)], parts[0].pdf.parent)
         _destinations(out, parts, sources, first_page)
         _outline(out, parts, first_page)
         out.save(target, deterministic_id=True, compress_streams=True,
@@ -72,19 +72,9 @@ def assemble(target: Path, parts: list[Part], placements: list[Placement], folio
             source.close()
 
 
-def _report(pdf: Path) -> dict[str, Any]:
-    """The layout report written beside a laid-out document (``engine.lay_out_section``)."""
-    import json
-
-    try:
-        return json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}  # its fonts then keep their own subsets
-
-
-def share_fonts(out: Any, reports: list[dict[str, Any]], folder: Path) -> int:
+def share_fonts(out: Any, reports: list[dict[str, Any]], folder: Path) -> None:
     """Point every section's descriptor of a font at one subset of it holding every glyph the
-    sections use (``fontunion``); return how many font files are shared.
+    sections use (``fontunion``).
 
     A subset tag names one font file throughout the book (WeasyPrint derives it from the font's
     description); a tag some section could not share, or that names two files, is left alone.
@@ -114,7 +104,7 @@ def share_fonts(out: Any, reports: list[dict[str, Any]], folder: Path) -> int:
             program.Length1 = len(data)
         programs[key] = out.make_indirect(program)
     if not programs:
-        return 0
+        return
     seen: set[tuple[int, int]] = set()
 
     def visit(resources: Any) -> None:
@@ -140,7 +130,6 @@ def share_fonts(out: Any, reports: list[dict[str, Any]], folder: Path) -> int:
 
     for page in out.pages:
         visit(page.obj.get("/Resources"))
-    return len(programs)
 
 
 def _shared_cut(folder: Path, key: tuple[str, int], glyphs: set[int], hinting: bool) -> bytes | None:
@@ -152,17 +141,18 @@ def _shared_cut(folder: Path, key: tuple[str, int], glyphs: set[int], hinting: b
     from bookmaker.fontunion import cut, kept_font_path
 
     name = hashlib.sha256(json.dumps([*key, sorted(glyphs), hinting]).encode()).hexdigest()[:40]
-    made = kept_font_path(folder, name)
-    kept = kept_font_path(folder, key[0])
+    made, whole = kept_font_path(folder, name), kept_font_path(folder, key[0])
     try:
-        for path in (made, kept):
-            if path.exists():
-                os.utime(path)  # in use: the cache's pruning keeps it with the sections
-        return made.read_bytes()
+        data = made.read_bytes()
     except OSError:
-        pass
+        pass  # not cut yet (or pruned): cut below
+    else:
+        for path in (made, whole):
+            with contextlib.suppress(OSError):
+                os.utime(path)  # in use: the cache's pruning keeps them with the sections
+        return data
     try:
-        data = cut(kept.read_bytes(), key[1], glyphs, hinting)
+        data = cut(whole.read_bytes(), key[1], glyphs, hinting)
     except OSError:
         return None  # the whole font is gone (the cache was pruned or cleared): its subsets stay
     if data is not None:

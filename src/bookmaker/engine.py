@@ -102,7 +102,7 @@ def _ldconfig_cache() -> str:
 # installed may still lack it; the build says so (BM532) instead of being silently slow.
 
 #: The names WeasyPrint 70 tries for the library, in its order (``weasyprint.text.ffi``).
-_HARFBUZZ_SUBSET = ("libharfbuzz-subset-0", "harfbuzz-subset", "harfbuzz-subset-0.0", "libharfbuzz-subset.so.0",
+HARFBUZZ_SUBSET = ("libharfbuzz-subset-0", "harfbuzz-subset", "harfbuzz-subset-0.0", "libharfbuzz-subset.so.0",
                     "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll")
 
 
@@ -113,7 +113,7 @@ def font_subsetter() -> str:
     import ctypes
 
     # The list holds each platform's file name (Linux: the soname), which loads as it is.
-    for name in _HARFBUZZ_SUBSET:
+    for name in HARFBUZZ_SUBSET:
         try:
             ctypes.CDLL(name)
         except OSError:

@@ -44,9 +44,8 @@ _DROP_TABLE_TAG = 3
 _MEMORY_MODE_DUPLICATE = 0
 #: The tables WeasyPrint drops from every subset.
 _DROPPED = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ")
-_HARFBUZZ = ("libharfbuzz.so.0", "libharfbuzz-0", "harfbuzz", "libharfbuzz.0.dylib", "libharfbuzz-0.dll")
-_HARFBUZZ_SUBSET = ("libharfbuzz-subset.so.0", "libharfbuzz-subset-0", "harfbuzz-subset",
-                    "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll")
+#: The names WeasyPrint 70 tries for HarfBuzz, in its order (``weasyprint.text.ffi``).
+_HARFBUZZ = ("libharfbuzz-0", "harfbuzz", "harfbuzz-0.0", "libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll")
 
 
 @lru_cache(maxsize=1)
@@ -55,18 +54,22 @@ def _libraries() -> tuple[Any, Any, Any] | None:
     keep their own subsets)."""
     import cffi
 
+    from bookmaker.engine import HARFBUZZ_SUBSET
+
     ffi = cffi.FFI()
     ffi.cdef(_CDEF)
 
     def first(names: tuple[str, ...]) -> Any:
-        for name in names:
+        # Sonames first: cffi looks a bare name up with ctypes.util.find_library, which runs
+        # ldconfig and the C compiler (engine.load_weasyprint keeps WeasyPrint's loads off it).
+        for name in sorted(names, key=lambda name: ".so." not in name):
             try:
                 return ffi.dlopen(name)
             except OSError:
                 continue
         return None
 
-    harfbuzz, subset = first(_HARFBUZZ), first(_HARFBUZZ_SUBSET)
+    harfbuzz, subset = first(_HARFBUZZ), first(HARFBUZZ_SUBSET)
     return None if harfbuzz is None or subset is None else (ffi, harfbuzz, subset)
 
 

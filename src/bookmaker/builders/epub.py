@@ -6,6 +6,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from html import escape
 from pathlib import Path
 
@@ -113,8 +114,6 @@ class EpubBuilder(Builder):
         self.mark_cjk = False
         #: Whether the package carries fonts (then Apple Books needs its display options).
         self.fonts_embedded = False
-        #: The cover image as (media type, bytes, file name, alt text), once made (``prepare``).
-        self._cover_image: tuple[str, bytes, str, str] | None = None
 
     def prepare(self) -> None:
         """Do what no print layout changes: compile the templates and make the cover image.
@@ -124,7 +123,7 @@ class EpubBuilder(Builder):
         """
         for name in _TEMPLATES:
             self.env.get_template(name)
-        self._cover_image = self._cover_image or self._make_cover_image()
+        _ = self.cover_image
 
     # -- link targets -------------------------------------------------------------
     def file_name(self, chapter_id: str) -> str:
@@ -485,8 +484,10 @@ class EpubBuilder(Builder):
                      "frontmatter"),
         ]
 
-    def _make_cover_image(self) -> tuple[str, bytes, str, str]:
-        """The author's cover image, or one generated from the title and author, with its alt text."""
+    @cached_property
+    def cover_image(self) -> tuple[str, bytes, str, str]:
+        """The author's cover image, or one generated from the title and author: (media type,
+        bytes, file name, alt text)."""
         config = self.book.config
         if config.cover:
             from bookmaker.transforms import read_image
@@ -503,8 +504,7 @@ class EpubBuilder(Builder):
         """Add the cover image (the author's, or a generated one); return the linear page that shows it."""
         from ebooklib import epub
 
-        self._cover_image = self._cover_image or self._make_cover_image()
-        media_type, data, name, alt = self._cover_image
+        media_type, data, name, alt = self.cover_image
         # Outside images/, so that it cannot collide with a book image of the same name.
         item = epub.EpubItem(uid="cover-image", file_name=name, media_type=media_type, content=data)
         item.properties = ["cover-image"]

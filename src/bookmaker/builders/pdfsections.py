@@ -46,8 +46,8 @@ class Laid:
     parts: list[Part] = field(default_factory=list)
     placements: list[Placement] = field(default_factory=list)
     layout: PrintLayout | None = None
-    #: The body sections' documents of folios, in order (``_folio_jobs``).
-    folio_docs: list[Path] = field(default_factory=list)
+    #: The body sections' documents of folios with their reports, in order (``_folio_jobs``).
+    folio_docs: list[Part] = field(default_factory=list)
     #: The blank page: (folio document, page).
     blank: tuple[int, int] | None = None
 
@@ -198,9 +198,10 @@ class SectionedLayout:
         assert front is not None
         jobs = [front, *body_jobs]
         infos = [found[job.key] for job in jobs]
-        self._replay([*infos, *(found[job.key] for job in folio_jobs)])
+        folio_infos = [found[job.key] for job in folio_jobs]
+        self._replay([*infos, *folio_infos])
         for hook in self.back_matter:
-            self._place(laid, jobs, infos, folio_jobs)
+            self._place(laid, jobs, infos, folio_jobs, folio_infos)
             assert laid.layout is not None
             extra = [self._job(self._body_html(fragment), styles, True) for fragment in hook(laid.layout)]
             if extra:
@@ -209,8 +210,9 @@ class SectionedLayout:
                 infos += [found[job.key] for job in extra]
                 folio_jobs = self._folio_jobs(infos[1:], styles)
                 folios_found = self._run(folio_jobs)
-                self._replay([*(found[job.key] for job in extra), *(folios_found[job.key] for job in folio_jobs)])
-        self._place(laid, jobs, infos, folio_jobs)
+                folio_infos = [folios_found[job.key] for job in folio_jobs]
+                self._replay([*(found[job.key] for job in extra), *folio_infos])
+        self._place(laid, jobs, infos, folio_jobs, folio_infos)
         return laid
 
     def _body_starts(self, body: list[dict[str, Any]]) -> list[int]:
@@ -278,11 +280,11 @@ class SectionedLayout:
         return dataclasses.replace(job, keep=tuple(wanted))
 
     def _place(self, laid: Laid, jobs: list[engine.SectionJob], infos: list[dict[str, Any]],
-               folio_jobs: list[engine.SectionJob]) -> None:
+               folio_jobs: list[engine.SectionJob], folio_infos: list[dict[str, Any]]) -> None:
         """Pages in order: the front matter, a blank verso where a section would open on one, the body."""
         placements: list[Placement] = []
         laid.parts = [Part(self.cache.pdf(job.key), info) for job, info in zip(jobs, infos)]
-        laid.folio_docs = [self.cache.pdf(job.key) for job in folio_jobs]
+        laid.folio_docs = [Part(self.cache.pdf(job.key), info) for job, info in zip(folio_jobs, folio_infos)]
         # Every folio document ends with a blank page; the first body section's serves every blank verso.
         laid.blank = (0, infos[1]["pages"]) if len(infos) > 1 else None
         placements += [Placement(0, i, None) for i in range(infos[0]["pages"])]
